@@ -1,0 +1,75 @@
+"""Clean scraped article text by general rules, and recognise its title.
+
+Scraped pages carry site chrome: navigation ("Accessibility links", "Breaking News"), photo
+captions repeated, layout crumbs ("XS", "SM"). The rules here are general, never strings of
+one site: a line that repeats an earlier line is dropped, and so is a short fragment (a few
+words, no sentence punctuation) that cannot be article prose. The title is the first line
+that looks like a headline. What this leaves out: HTML (trafilatura extracts main text first,
+see `index.load`) and splitting into passages (`index.split`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_FRAGMENT_WORDS = 3
+SENTENCE_END = ('.', '!', '?', '"', '”', '’', "'", ':', ')', '»')
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, Unix newlines, no control characters, single spaces inside lines."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def _words(line: str) -> list[str]:
+    return [w for w in line.split() if any(ch.isalnum() for ch in w)]
+
+
+def is_fragment(line: str) -> bool:
+    """A few words without sentence punctuation: navigation, a menu item, a layout crumb."""
+    return len(_words(line)) <= MAX_FRAGMENT_WORDS and not line.rstrip().endswith(SENTENCE_END)
+
+
+def looks_like_headline(line: str) -> bool:
+    words = _words(line)
+    if not 4 <= len(words) <= 25 or line.rstrip().endswith((".", "!", ",", ";", ":")):
+        return False
+    capitalised = sum(1 for w in words if w[0].isupper() or w[0].isdigit())
+    return capitalised / len(words) >= 0.6
+
+
+def clean_lines(lines: list[str]) -> list[str]:
+    """Drop empty lines, repeated lines and navigation fragments; keep order."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        key = line.strip().casefold()
+        if not key or key in seen or is_fragment(line):
+            continue
+        seen.add(key)
+        kept.append(line.strip())
+    return kept
+
+
+def clean_article_text(raw: str, title: str | None = None) -> tuple[str, str]:
+    """Return (title, body). Body paragraphs (one per kept line) are joined by blank lines.
+
+    When no title is given, the first headline-like line before the body is taken as the
+    title and removed from the body; failing that, the first line's opening words.
+    """
+    lines = clean_lines(normalize_text(raw).split("\n"))
+    if title is None:
+        for i, line in enumerate(lines[:8]):
+            if looks_like_headline(line):
+                title = line
+                del lines[i]
+                break
+    if title is None:
+        first = lines[0] if lines else ""
+        words = first.split()
+        title = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+    return title.strip(), "\n\n".join(lines)

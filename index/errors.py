@@ -1,0 +1,25 @@
+"""Errors the index raises. `QAError` is the root of the whole project's hierarchy (qa.errors adds to it).
+
+Every error a user can cause carries a one-line message that says what to do; the CLI prints
+it and exits 1, the UI shows it as a chat message.
+"""
+
+
+class QAError(Exception):
+    """Base class of every error a user can cause."""
+
+
+class BadArticleError(QAError):
+    """An input file or text cannot be read as an article."""
+
+
+class IndexNotFoundError(QAError):
+    """No index folder where one was expected."""
+
+
+class IndexFormatError(QAError):
+    """The folder is not an index of this format, or it is corrupted."""
+
+
+class EmbedderMismatchError(QAError):
+    """The index was built with another embedding model than the one configured."""

@@ -1,0 +1,15 @@
+"""The project's error hierarchy, in one place for callers: the index's errors plus the assistant's own."""
+
+from index.errors import BadArticleError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError, QAError
+
+
+class BadQuestionError(QAError):
+    """The question is empty, or too long to be a question."""
+
+
+class ReaderError(QAError):
+    """The reader model cannot be loaded or run."""
+
+
+__all__ = ["BadArticleError", "BadQuestionError", "EmbedderMismatchError", "IndexFormatError",
+           "IndexNotFoundError", "QAError", "ReaderError"]

@@ -1,0 +1,78 @@
+"""Resolve a follow-up question against the conversation so far, so it can stand alone.
+
+Two patterns cover most follow-ups in a chat about an article:
+- an elliptical question ("When?", "And where?", "Why?"): the previous question with its
+  question word replaced ("Where will the UN talks resume?" + "When?" -> "When will the UN
+  talks resume?");
+- a pronoun pointing back ("When was his first trip...?" after "Who did Putin meet?"): the
+  pronoun is replaced by the previous answer when that answer is a name, else by the
+  previous question's subject words are added for retrieval.
+What this leaves out: real coreference resolution; anything it cannot resolve is passed on
+unchanged, with the previous turn's words appended for retrieval only (see `retrieval_query`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.types import Turn
+
+WH_WORDS = ("what", "when", "where", "who", "whom", "whose", "which", "why", "how")
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|but|so)?\s*,?\s*(what|when|where|who|whom|which|why|how(?:\s+(?:many|much|long|often|old))?)"
+    r"(?:\s+(?:exactly|then|about\s+(?:it|that|them)))?\s*\?*\s*$",
+    re.IGNORECASE)
+_LEADING_WH = re.compile(r"^\s*(what|when|where|who|whom|whose|which|why|how(?:\s+(?:many|much|long|often|old))?)\b",
+                         re.IGNORECASE)
+_POSSESSIVE = {"his", "her", "their", "its"}
+_SUBJECT = {"he", "she", "they", "him", "them"}
+_PRONOUN = re.compile(r"\b(he|she|they|him|them|his|her|their|its)\b", re.IGNORECASE)
+
+
+def _looks_like_name(answer: str | None) -> bool:
+    if not answer:
+        return False
+    words = [w for w in answer.split() if w[0].isalpha()]
+    return 0 < len(words) <= 6 and all(w[0].isupper() or w.islower() and len(w) <= 3 for w in words) \
+        and any(w[0].isupper() for w in words)
+
+
+def resolve_followup(question: str, history: list[Turn] | None) -> str:
+    """The question rewritten to stand alone, or unchanged when it already does (or cannot be resolved)."""
+    if not history:
+        return question
+    previous = history[-1]
+    ellipsis = _ELLIPSIS.match(question)
+    if ellipsis and _LEADING_WH.match(previous.question):
+        wh = ellipsis.group(1)
+        rest = _LEADING_WH.sub("", previous.question, count=1)
+        return (wh[0].upper() + wh[1:].lower()) + rest
+    if _PRONOUN.search(question) and _looks_like_name(previous.answer) and \
+            previous.question.strip().lower().startswith(("who ", "whom ")):
+        name = previous.answer.strip()
+
+        def substitute(match: re.Match) -> str:
+            word = match.group(1).lower()
+            if word in _POSSESSIVE and word != "her":
+                return f"{name}'s"
+            if word == "her":  # "her" is object or possessive; the possessive reading is the common one
+                return f"{name}'s"
+            return name if word in _SUBJECT else match.group(0)
+
+        return _PRONOUN.sub(substitute, question, count=1)
+    return question
+
+
+def retrieval_query(question: str, resolved: str, history: list[Turn] | None) -> str:
+    """What to search for: the resolved question, plus the previous turn when nothing was resolved."""
+    if not history or resolved != question or not is_followup(question):
+        return resolved
+    previous = history[-1]
+    return f"{resolved} {previous.question} {previous.answer or ''}".strip()
+
+
+def is_followup(question: str) -> bool:
+    """Short or pronoun-led questions lean on the conversation."""
+    words = question.split()
+    return len(words) <= 3 or bool(_PRONOUN.search(question)) or bool(
+        re.search(r"\b(there|then|that|this|it|those|these)\b", question, re.IGNORECASE))

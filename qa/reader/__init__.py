@@ -1,0 +1,1 @@
+"""Extractive reading: the reader interface, span decoding, the shipped model and its training."""

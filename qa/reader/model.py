@@ -1,0 +1,168 @@
+"""The real reader: any Hugging Face extractive QA model, run with our own tokenization and decoding.
+
+transformers 5 has no question-answering pipeline, so this file does what it did: split each
+passage into overlapping token windows (stride), run `AutoModelForQuestionAnswering`, map tokens
+back to characters with the fast tokenizer's offset mapping, and keep the best span per passage.
+Answers are character offsets into the passage given, never text rebuilt from tokens.
+
+The model loads lazily on first use (`warm_up`); constructing a reader does no I/O.
+What this leaves out: choosing passages (retrieval) and the answer/no-answer policy across
+passages (`qa.answer`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from qa.errors import ReaderError
+from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
+
+# Our own settings file saved beside the weights: no-answer threshold and window sizes
+# chosen when the model was trained.
+READER_CONFIG = "reader_config.json"
+MAX_QUESTION_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    max_seq_tokens: int = 256
+    stride_tokens: int = 96
+    max_answer_tokens: int = 30
+    batch_windows: int = 32
+    # margin (best span score - null score) above which a span counts as an answer
+    no_answer_threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class PassageReading:
+    """The reader's verdict on one passage: its best span (or None) and the no-answer score."""
+
+    span: Span | None
+    null_score: float
+
+
+def load_reader_settings(model_dir: Path) -> ReaderSettings:
+    path = Path(model_dir) / READER_CONFIG
+    if not path.exists():
+        return ReaderSettings()
+    data = json.loads(path.read_text())
+    known = {k: data[k] for k in ReaderSettings.__dataclass_fields__ if k in data}
+    return ReaderSettings(**known)
+
+
+class TransformersReader:
+    """Extractive reader over a Hugging Face QA model (a local folder, or a hub name where a network exists)."""
+
+    def __init__(self, model_name_or_path: str | Path, settings: ReaderSettings | None = None):
+        self.model_name_or_path = str(model_name_or_path)
+        self._settings_override = settings
+        self._settings: ReaderSettings | None = None
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_loaded(cls, model, tokenizer, settings: ReaderSettings) -> "TransformersReader":
+        """Wrap an in-memory model (the training loop scores its checkpoints this way)."""
+        reader = cls("<in-memory>", settings)
+        reader._model, reader._tokenizer, reader._settings = model, tokenizer, settings
+        return reader
+
+    @property
+    def settings(self) -> ReaderSettings:
+        self.warm_up()
+        return self._settings
+
+    def warm_up(self) -> None:
+        """Load tokenizer and model once; safe to call again and from several threads."""
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                import torch
+                from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+                tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path)
+                model = AutoModelForQuestionAnswering.from_pretrained(
+                    self.model_name_or_path, dtype=torch.float32
+                )
+            except (OSError, ValueError) as e:
+                raise ReaderError(
+                    f"cannot load the reader model from {self.model_name_or_path!r}: {e}"
+                ) from e
+            if not getattr(tokenizer, "is_fast", False):
+                raise ReaderError("the reader needs a fast tokenizer (for character offsets)")
+            model.eval()
+            settings = self._settings_override
+            if settings is None:
+                path = Path(self.model_name_or_path)
+                settings = load_reader_settings(path) if path.is_dir() else ReaderSettings()
+            self._tokenizer, self._settings = tokenizer, settings
+            self._model = model
+
+    def read(self, question: str, passages: Sequence[str]) -> list[PassageReading]:
+        """Read each passage for `question`; one PassageReading per passage, in order."""
+        self.warm_up()
+        if not passages:
+            return []
+        windows = self._windows(question, passages)
+        readings = []
+        for passage_windows in windows:
+            span, null = best_span(passage_windows, self._settings.max_answer_tokens)
+            readings.append(PassageReading(span, null))
+        return readings
+
+    def _windows(self, question: str, passages: Sequence[str]) -> list[list[Window]]:
+        import torch
+
+        s = self._settings
+        question = truncate_question(self._tokenizer, question)
+        encoded = self._tokenizer(
+            [question] * len(passages),
+            list(passages),
+            truncation="only_second",
+            max_length=s.max_seq_tokens,
+            stride=s.stride_tokens,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding="longest",
+            return_tensors="np",
+        )
+        passage_of_window = encoded["overflow_to_sample_mapping"]
+        n_windows = len(passage_of_window)
+        inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
+        start_all, end_all = [], []
+        with torch.inference_mode():
+            for lo in range(0, n_windows, s.batch_windows):
+                batch = {k: torch.from_numpy(v[lo : lo + s.batch_windows]) for k, v in inputs.items()}
+                out = self._model(**batch)
+                start_all.append(out.start_logits.float().numpy())
+                end_all.append(out.end_logits.float().numpy())
+        start_logits = np.concatenate(start_all)
+        end_logits = np.concatenate(end_all)
+        per_passage: list[list[Window]] = [[] for _ in passages]
+        for w in range(n_windows):
+            sequence_ids = encoded.sequence_ids(w)
+            offsets = [
+                (int(a), int(b)) if seq == 1 else NOT_CONTEXT
+                for (a, b), seq in zip(encoded["offset_mapping"][w], sequence_ids)
+            ]
+            per_passage[int(passage_of_window[w])].append(Window(start_logits[w], end_logits[w], offsets))
+        return per_passage
+
+
+def truncate_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
+    """Cut a question to its first `max_tokens` tokens so the passage always gets most of the window."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= max_tokens:
+        return question
+    return question[: offsets[max_tokens - 1][1]]

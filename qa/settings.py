@@ -1,0 +1,47 @@
+"""Settings: one frozen dataclass, built at the edges (CLI flags, env vars, UI) and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "putin-hosts-assad-in-sochi.txt"
+SHIPPED_READER = PACKAGE_DIR / "reader" / "weights"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsqa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path | None = None  # None: the bundled article's index, built on first use
+    top_k: int = 5  # passages retrieved and read per question
+    candidates_per_retriever: int = 50  # depth of the dense and BM25 lists before fusion
+    rrf_k: int = 60
+    reader_model: str = str(SHIPPED_READER)
+    no_answer_threshold: float | None = None  # None: the threshold shipped with the reader
+    max_question_chars: int = 1000
+    cache_dir: Path = default_cache_dir()
+
+    def with_overrides(self, **overrides) -> "Settings":
+        """A copy with the overrides that are not None (per-call options)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = {}
+        if os.environ.get("NEWSQA_INDEX"):
+            env["index_dir"] = Path(os.environ["NEWSQA_INDEX"])
+        if os.environ.get("NEWSQA_READER"):
+            env["reader_model"] = os.environ["NEWSQA_READER"]
+        if os.environ.get("NEWSQA_CACHE"):
+            env["cache_dir"] = Path(os.environ["NEWSQA_CACHE"])
+        return cls().with_overrides(**env).with_overrides(**overrides)
+
+    @property
+    def bundled_index_dir(self) -> Path:
+        return self.cache_dir / "bundled-index"
