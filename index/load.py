@@ -85,7 +85,8 @@ def load_markdown(path: Path) -> list[Article]:
         elif token.type == "heading_close":
             in_heading = False
         elif token.type == "inline":
-            text = "".join(child.content for child in token.children or [] if child.type in ("text", "code_inline"))
+            text = "".join(" " if child.type in ("softbreak", "hardbreak") else child.content
+                           for child in token.children or [] if child.type in ("text", "code_inline", "softbreak", "hardbreak"))
             text = text or token.content
             if in_heading and title is None:
                 title = text
@@ -195,7 +196,7 @@ def load_paths(paths: list[str | Path]) -> LoadReport:
             try:
                 _load_file(file, report)
             except BadArticleError as e:
-                report.skipped.append((str(file), str(e)))
+                report.skipped.append((str(file), str(e).removeprefix(f"{file}: ")))
     for source, reason in report.skipped:
         log.warning("skipped %s: %s", source, reason)
     return report

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
+
+
+def _quiet_bm25s() -> None:
+    # bm25s sets its own logger to DEBUG, which floods a CLI's warning-level output
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def _stemmer():
@@ -27,6 +33,7 @@ class SparseIndex:
     def build(cls, texts: list[str]) -> "SparseIndex":
         import bm25s
 
+        _quiet_bm25s()
         retriever = bm25s.BM25()
         retriever.index(tokenize(texts), show_progress=False)
         return cls(retriever)
@@ -38,6 +45,7 @@ class SparseIndex:
     def load(cls, folder: Path) -> "SparseIndex":
         import bm25s
 
+        _quiet_bm25s()
         return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0))
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:

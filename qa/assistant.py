@@ -167,7 +167,7 @@ class Assistant:
             hits = retrieve(self.index, self.embedder, query, k, self.settings.candidates_per_retriever,
                             self.settings.rrf_k)
             readings = self.reader.read(resolved, [h.text for h in hits]) if hits else []
-        return self._answer(question, resolved, hits, readings)
+        return self._answer(question, resolved, hits, readings, query)
 
     def read(self, question: str, passages: Sequence[Passage]) -> AskResult:
         """Read exactly these passages, no retrieval (the evaluation's oracle mode)."""
@@ -177,10 +177,10 @@ class Assistant:
                                  p.start, p.end, source=index.articles[p.article_id].source) for p in passages]
         with self._lock:
             readings = self.reader.read(question, [h.text for h in hits]) if hits else []
-        return self._answer(question, question, hits, readings)
+        return self._answer(question, question, hits, readings, "")
 
     def _answer(self, question: str, resolved: str, hits: list[RetrievedPassage],
-                readings: list[PassageReading]) -> AskResult:
+                readings: list[PassageReading], query: str) -> AskResult:
         threshold = self.settings.no_answer_threshold
         if threshold is None:
             threshold = self.reader.settings.no_answer_threshold
@@ -189,7 +189,7 @@ class Assistant:
             if reading.span is not None and (best is None or reading.span.margin > best[1].span.margin):
                 best = (hit, reading)
         if best is None or best[1].span.margin <= threshold:
-            return AskResult(question, False, None, None, None, None, hits, resolved)
+            return AskResult(question, False, None, None, None, None, hits, resolved, retrieval_query=query)
         hit, reading = best
         span = reading.span
         answer = hit.text[span.char_start:span.char_end]
@@ -197,7 +197,7 @@ class Assistant:
                             hit.start + span.char_end, hit.source)
         confidence = 1.0 / (1.0 + math.exp(-(span.margin - threshold)))
         return AskResult(question, True, answer, round(confidence, 4), citation, hit.text, hits, resolved,
-                         span.char_start, span.char_end)
+                         span.char_start, span.char_end, query)
 
 
 def _articles_from(sources: Sequence[str | Path | Article]) -> tuple[list[Article], LoadReport]:

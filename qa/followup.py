@@ -32,7 +32,9 @@ _PRONOUN = re.compile(r"\b(he|she|they|him|them|his|her|their|its)\b", re.IGNORE
 def _looks_like_name(answer: str | None) -> bool:
     if not answer:
         return False
-    words = [w for w in answer.split() if w[0].isalpha()]
+    # "Bashar al-Assad": a hyphenated word counts as capitalised when its last part is
+    words = [w.split("-")[-1] for w in answer.split() if w[0].isalpha()]
+    words = [w for w in words if w]
     return 0 < len(words) <= 6 and all(w[0].isupper() or w.islower() and len(w) <= 3 for w in words) \
         and any(w[0].isupper() for w in words)
 

@@ -51,8 +51,10 @@ class AskResult:
     citation: Citation | None
     context: str | None  # the cited passage's full text
     passages: list[RetrievedPassage] = field(default_factory=list)
-    # the question as actually searched for, after resolving a follow-up against the history
+    # the question as the reader read it, after resolving a follow-up against the history
     resolved_question: str = ""
     # offsets of the answer inside `context` (answer == context[context_start:context_end])
     context_start: int | None = None
     context_end: int | None = None
+    # what retrieval searched for (the resolved question, plus the previous turn when unresolved)
+    retrieval_query: str = ""

@@ -115,9 +115,9 @@ class TransformersReader:
             return []
         windows = self._windows(question, passages)
         readings = []
-        for passage_windows in windows:
+        for text, passage_windows in zip(passages, windows):
             span, null = best_span(passage_windows, self._settings.max_answer_tokens)
-            readings.append(PassageReading(span, null))
+            readings.append(PassageReading(snap_to_words(text, span) if span else None, null))
         return readings
 
     def _windows(self, question: str, passages: Sequence[str]) -> list[list[Window]]:
@@ -157,6 +157,16 @@ class TransformersReader:
             ]
             per_passage[int(passage_of_window[w])].append(Window(start_logits[w], end_logits[w], offsets))
         return per_passage
+
+
+def snap_to_words(text: str, span: Span) -> Span:
+    """Widen a span that starts or ends inside a word (a sub-word token) to the whole word."""
+    start, end = span.char_start, span.char_end
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return Span(start, end, span.score, span.null_score)
 
 
 def truncate_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:

@@ -1,0 +1,83 @@
+"""Aggregate per-question outcomes into the run's metrics (the content of metrics.json).
+
+Every share of questions is a percentage (0-100, as SQuAD reports EM and F1); MRR is a mean of
+reciprocal ranks (0-1). Answer metrics (EM, F1) cover every question; `has_ans_*` only answerable ones and
+`no_ans_accuracy` (share of unanswerable questions the assistant declined) only unanswerable ones,
+present when the gold set has any. Retrieval metrics (recall@k, MRR) cover answerable questions
+whose gold passage is known, and are None in an oracle run. Citation accuracy covers answerable
+questions the assistant answered. A metric with nothing to cover is None (null in JSON), never 0.
+What this leaves out: plots and the report text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eval.runner import QuestionOutcome
+
+RECALL_KS = (1, 5, 10)
+
+
+def summarize_outcomes(outcomes: list[QuestionOutcome]) -> dict:
+    answerable = [o for o in outcomes if o.has_answer]
+    unanswerable = [o for o in outcomes if not o.has_answer]
+    judged = [o for o in outcomes if o.retrieval_judged]
+    cited = [o for o in outcomes if o.citation_correct is not None]
+    latencies = np.array([o.latency_ms for o in outcomes], dtype=float)
+
+    metrics = {
+        "n": len(outcomes),
+        "exact_match": _percent(o.exact_match for o in outcomes),
+        "f1": _percent(o.f1 for o in outcomes),
+        "answered_rate": _percent(o.found for o in outcomes),
+        "has_ans_count": len(answerable),
+        "has_ans_exact_match": _percent(o.exact_match for o in answerable),
+        "has_ans_f1": _percent(o.f1 for o in answerable),
+    }
+    if unanswerable:
+        metrics["no_ans_count"] = len(unanswerable)
+        metrics["no_ans_accuracy"] = _percent(not o.found for o in unanswerable)
+    metrics["retrieval_count"] = len(judged)
+    for k in RECALL_KS:
+        metrics[f"recall@{k}"] = recall_at(judged, k)
+    metrics["mrr"] = _mean(1.0 / o.gold_rank if o.gold_rank else 0.0 for o in judged)
+    metrics["citation_count"] = len(cited)
+    metrics["citation_accuracy"] = _percent(o.citation_correct for o in cited)
+    metrics["latency_ms_p50"] = _percentile(latencies, 50)
+    metrics["latency_ms_p95"] = _percentile(latencies, 95)
+    metrics["latency_ms_mean"] = float(latencies.mean()) if latencies.size else None
+    return metrics
+
+
+def recall_at(judged: list[QuestionOutcome], k: int) -> float | None:
+    """Percentage of judged questions whose gold passage is among the first k retrieved."""
+    return _percent(o.gold_rank is not None and o.gold_rank <= k for o in judged)
+
+
+def by_question_type(outcomes: list[QuestionOutcome]) -> dict[str, dict]:
+    """EM / F1 / count per wh-word, most frequent type first."""
+    groups: dict[str, list[QuestionOutcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault(outcome.question_type, []).append(outcome)
+    return {
+        kind: {
+            "n": len(group),
+            "exact_match": _percent(o.exact_match for o in group),
+            "f1": _percent(o.f1 for o in group),
+        }
+        for kind, group in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    }
+
+
+def _mean(values) -> float | None:
+    values = [float(v) for v in values]
+    return sum(values) / len(values) if values else None
+
+
+def _percent(values) -> float | None:
+    mean = _mean(values)
+    return None if mean is None else 100.0 * mean
+
+
+def _percentile(values: np.ndarray, q: float) -> float | None:
+    return float(np.percentile(values, q)) if values.size else None

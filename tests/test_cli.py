@@ -1,0 +1,128 @@
+"""The `qa` command through its real entry point: building, adding, asking, and every bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BUNDLED, ROOT, SAMPLES, SHIPPED_READER
+
+QA = Path(sys.executable).parent / "qa"
+pytestmark = pytest.mark.skipif(not QA.exists(), reason="the qa console script is not installed (pip install -e .)")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    e = dict(os.environ, HF_HUB_OFFLINE="1", NEWSQA_CACHE=str(tmp_path_factory.mktemp("cli-cache")))
+    if not (SHIPPED_READER / "model.safetensors").exists():
+        from tiny_model import build_tiny_qa_model
+
+        e["NEWSQA_READER"] = str(build_tiny_qa_model(tmp_path_factory.mktemp("tiny")))
+    return e
+
+
+def qa(env, *args, check=True):
+    proc = subprocess.run([str(QA), *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def assert_one_line_error(proc, *fragments):
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_help_is_fast_and_does_not_import_torch():
+    out = subprocess.run([sys.executable, "-c", "import sys, qa.cli; print('torch' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    proc = subprocess.run([str(QA), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "ask" in proc.stdout and "index" in proc.stdout and "serve" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def built_index(env, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli") / "idx"
+    proc = qa(env, "index", "build", BUNDLED, SAMPLES / "saved-page.html", "--index", folder)
+    assert "indexed 2 article(s)" in proc.stdout
+    return folder
+
+
+def test_build_add_info_and_ask_json(env, built_index):
+    proc = qa(env, "index", "add", SAMPLES / "articles.jsonl", SAMPLES / "saved-page.html", "--index", built_index)
+    assert "added 2 new article(s)" in proc.stdout
+    info = json.loads(qa(env, "index", "info", "--index", built_index, "--json").stdout)
+    assert info["article_count"] == 4 and info["embedding_model"].endswith("all-MiniLM-L6-v2")
+    proc = qa(env, "ask", "Where did the UN-sponsored negotiations resume?", "--index", built_index, "--json",
+              "--top-k", "3")
+    result = json.loads(proc.stdout)
+    assert {"question", "found", "answer", "score", "citation", "context", "passages"} <= set(result)
+    assert len(result["passages"]) == 3
+    for p in result["passages"]:
+        assert {"article_id", "title", "paragraph", "score", "text"} <= set(p)
+    if result["found"]:
+        articles = {a["id"]: a for a in map(json.loads, (built_index / "articles.jsonl").read_text().splitlines())}
+        c = result["citation"]
+        assert articles[c["article_id"]]["text"][c["start"]:c["end"]] == result["answer"]
+        assert result["answer"] in result["context"]
+    else:
+        assert result["answer"] is None and result["citation"] is None
+
+
+@pytest.mark.skipif(not (SHIPPED_READER / "model.safetensors").exists(), reason="needs the shipped reader")
+def test_bundled_article_answers_the_summit_question_by_default(env):
+    proc = qa(env, "ask", "When will the presidents of Russia, Turkey, and Iran meet?", "--json")
+    result = json.loads(proc.stdout)
+    assert result["found"] and "November 22" in result["answer"]
+    manifest_dir = Path(env["NEWSQA_CACHE"]) / "bundled-index"
+    article = json.loads((manifest_dir / "articles.jsonl").read_text().splitlines()[0])
+    c = result["citation"]
+    assert article["text"][c["start"]:c["end"]] == result["answer"]
+    assert c["title"] == "Putin Hosts Surprise Syrian Talks With Assad In Sochi"
+
+
+@pytest.mark.parametrize("question,fragment", [("", "empty"), ("   \t ", "empty"), ("why " * 25_000, "100,000 characters")])
+def test_bad_questions(env, built_index, question, fragment):
+    assert_one_line_error(qa(env, "ask", question, "--index", built_index, check=False), fragment)
+
+
+def test_bad_index_folders(env, built_index, tmp_path):
+    assert_one_line_error(qa(env, "ask", "Who?", "--index", tmp_path / "missing", check=False), "no index at")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("buy milk")
+    assert_one_line_error(qa(env, "ask", "Who?", "--index", tmp_path / "notes", check=False), "not an index")
+    broken = tmp_path / "broken"
+    subprocess.run(["cp", "-r", str(built_index), str(broken)], check=True)
+    data = (broken / "vectors.faiss").read_bytes()
+    (broken / "vectors.faiss").write_bytes(data[:100])
+    assert_one_line_error(qa(env, "ask", "Who?", "--index", broken, check=False), "corrupted", "qa index build")
+    foreign = tmp_path / "foreign"
+    subprocess.run(["cp", "-r", str(built_index), str(foreign)], check=True)
+    manifest = json.loads((foreign / "manifest.json").read_text())
+    manifest["embedding_model"] = "intfloat/e5-small-v2"
+    (foreign / "manifest.json").write_text(json.dumps(manifest))
+    assert_one_line_error(qa(env, "ask", "Who?", "--index", foreign, check=False), "e5-small-v2", "rebuild")
+
+
+def test_bad_article_files(env, tmp_path):
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "latin1.txt").write_bytes("R\xe9sum\xe9 of the talks.".encode("latin-1"))
+    (tmp_path / "empty.md").write_text("")
+    proc = qa(env, "index", "build", tmp_path / "image.txt", tmp_path / "latin1.txt", tmp_path / "empty.md",
+              "--index", tmp_path / "idx", check=False)
+    assert_one_line_error(proc, "no articles to index")
+    assert not (tmp_path / "idx").exists()
+    # with one good article, the bad ones are skipped with warnings and the rest is indexed
+    proc = qa(env, "index", "build", tmp_path, SAMPLES / "briefing.md", "--index", tmp_path / "idx")
+    assert "indexed 1 article(s)" in proc.stdout
+    assert proc.stderr.count("warning: skipped") == 3 and "not UTF-8" in proc.stderr and "binary" in proc.stderr
+    assert_one_line_error(qa(env, "index", "add", tmp_path / "nope.txt", "--index", tmp_path / "idx", check=False),
+                          "no such file")

@@ -1,0 +1,42 @@
+"""Follow-up questions are rewritten to stand alone from the conversation so far."""
+
+from qa.followup import is_followup, resolve_followup, retrieval_query
+from qa.types import Turn
+
+
+def test_elliptical_question_borrows_the_previous_question():
+    history = [Turn("Where will the UN talks resume?", "Geneva")]
+    assert resolve_followup("When?", history) == "When will the UN talks resume?"
+    assert resolve_followup("And why?", history) == "Why will the UN talks resume?"
+    assert resolve_followup("how many?", [Turn("Who backs the rebels?", "Turkey")]) == "How many backs the rebels?"
+
+
+def test_pronoun_is_replaced_by_a_named_answer_to_a_who_question():
+    history = [Turn("Who did Putin meet in Sochi?", "Bashar al-Assad")]
+    assert resolve_followup("When was his first trip to Russia during the war?", history) == \
+        "When was Bashar al-Assad's first trip to Russia during the war?"
+    assert resolve_followup("What did he say about terrorists?", history) == \
+        "What did Bashar al-Assad say about terrorists?"
+
+
+def test_questions_that_stand_alone_are_left_alone():
+    history = [Turn("Who did Putin meet in Sochi?", "Bashar al-Assad")]
+    question = "How many people has the war killed?"
+    assert resolve_followup(question, history) == question
+    assert resolve_followup("When?", []) == "When?"
+    assert resolve_followup("When?", None) == "When?"
+
+
+def test_unresolved_followup_searches_with_the_previous_turn():
+    history = [Turn("What does Turkey support?", "rebels who want to oust the Syrian president")]
+    question = "Who supports them?"
+    resolved = resolve_followup(question, history)
+    assert resolved == question  # the answer is no name: nothing to substitute
+    query = retrieval_query(question, resolved, history)
+    assert "Turkey" in query and "rebels" in query and query.startswith(question)
+    assert is_followup(question) and not is_followup("How many people has the Syrian war killed so far?")
+
+
+def test_no_answer_previous_turn_does_not_break_resolution():
+    history = [Turn("Who won the election?", None)]
+    assert resolve_followup("When was he born?", history) == "When was he born?"
