@@ -1,0 +1,151 @@
+"""The chat's event handlers over a real Assistant with deterministic models (no server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.errors import BadArticleError
+from qa.types import Turn
+from ui import handlers as h
+from ui_support import (BUNDLED_TITLE, HOSTILE_QUESTION, HOSTILE_TEXT, HOSTILE_TITLE, NEW_ARTICLE_QUESTION,
+                        NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE, fast_assistant)
+
+
+@pytest.fixture
+def handlers(tmp_path):
+    return h.Handlers(fast_assistant(tmp_path))
+
+
+def last_text(messages) -> str:
+    return messages[-1]["content"]["text"]
+
+
+def test_respond_shows_the_question_then_the_answer_and_records_the_turn(handlers):
+    steps = list(handlers.respond("Where will the UN talks resume?", [], []))
+    (pending, turns0, box0), (final, turns1, box1) = steps
+    assert last_text(pending) == h.PENDING_HTML and turns0 == [] and box0 == ""
+    assert [m["role"] for m in final] == ["user", "assistant"]
+    assert '<mark class="nqa-span">Geneva</mark>' in last_text(final)
+    assert turns1 == [Turn("Where will the UN talks resume?", "Geneva")] and box1 == ""
+
+
+def test_respond_passes_the_conversation_for_follow_ups(handlers):
+    *_, (messages, turns, _) = handlers.respond("Where will the UN talks resume?", [], [])
+    *_, (messages, turns, _) = handlers.respond("When?", turns, messages)
+    assert len(messages) == 4
+    assert "November 28</mark>" in last_text(messages)
+    assert "Understood as: “When will the UN talks resume?”" in last_text(messages)
+    assert turns[-1] == Turn("When?", "November 28")
+
+
+def test_respond_records_not_found_as_a_turn_without_answer(handlers):
+    *_, (messages, turns, _) = handlers.respond("What is the population of Mars?", [], [])
+    assert "couldn&#x27;t find that" in last_text(messages)
+    assert turns == [Turn("What is the population of Mars?", None)]
+
+
+def test_respond_ignores_a_blank_question(handlers):
+    assert list(handlers.respond("   ", [], [])) == [([], [], "")]
+
+
+def test_respond_turns_qa_errors_into_a_chat_message(handlers):
+    *_, (messages, turns, _) = handlers.respond("x" * 5000, [Turn("a", "b")], [])
+    assert "nqa-error" in last_text(messages) and "limit is 1,000" in last_text(messages)
+    assert turns == [Turn("a", "b")]  # a failed question leaves the conversation as it was
+
+
+def test_respond_reports_unexpected_failures_without_a_traceback(handlers, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(handlers.assistant, "ask", broken)
+    *_, (messages, _, _) = handlers.respond("Who did Putin meet in Sochi?", [], [])
+    assert h.UNEXPECTED_ERROR in last_text(messages)
+    assert "secret" not in last_text(messages) and "secret internal detail" in caplog.text
+
+
+def test_history_is_capped(handlers):
+    turns = [Turn(f"q{i}", "a") for i in range(h.MAX_HISTORY_TURNS + 5)]
+    *_, (_, new_turns, _) = handlers.respond("Where will the UN talks resume?", turns, [])
+    assert len(new_turns) == h.MAX_HISTORY_TURNS and new_turns[-1].answer == "Geneva"
+
+
+def test_chat_api_reads_history_json(handlers):
+    history = [{"question": "Where will the UN talks resume?", "answer": "Geneva"}]
+    result = handlers.chat("When?", history)
+    assert result["answer"] == "November 28" and result["resolved_question"] == "When will the UN talks resume?"
+    assert handlers.ask("Where will the UN talks resume?")["citation"]["title"] == BUNDLED_TITLE
+
+
+@pytest.mark.parametrize("history", ["text", [1], [{"answer": "x"}], [{"question": "q", "answer": 3}]])
+def test_malformed_history_is_a_clear_error(history):
+    with pytest.raises(h.UserInputError, match="history"):
+        h.history_from_json(history)
+
+
+def test_history_accepts_null_answers_and_none():
+    assert h.history_from_json(None) == []
+    assert h.history_from_json([{"question": "q", "answer": None}]) == [Turn("q", None)]
+
+
+def test_add_files_adds_good_files_and_explains_bad_ones(handlers, tmp_path):
+    good = tmp_path / "bridge.txt"
+    good.write_text(NEW_ARTICLE_TEXT, encoding="utf-8")
+    wrong_type = tmp_path / "slides.pdf"
+    wrong_type.write_bytes(b"%PDF-1.4")
+    too_big = tmp_path / "huge.txt"
+    too_big.write_bytes(b"a" * (h.MAX_FILE_BYTES + 1))
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    status, articles, cleared = handlers.add_files([str(p) for p in (good, wrong_type, too_big, empty)])
+    assert f"Added “{NEW_ARTICLE_TITLE}”" in status
+    assert "slides.pdf: only .txt" in status
+    assert "huge.txt: 5.0 MB is over the 5 MB limit per file." in status
+    assert "empty.md: the file is empty." in status
+    assert "2 articles indexed" in articles and cleared is None
+    assert handlers.ask(NEW_ARTICLE_QUESTION)["answer"] == "March 3"
+    status, _, _ = handlers.add_files([str(good)])
+    assert "bridge.txt: already indexed." in status
+
+
+def test_add_files_reports_unreadable_articles(handlers, tmp_path):
+    binary = tmp_path / "noise.txt"
+    binary.write_bytes(bytes(range(256)) * 10)
+    status, _, _ = handlers.add_files([str(binary)])
+    assert "nqa-status-error" in status and "noise.txt" in status
+
+
+def test_add_files_limits_batch_size(handlers):
+    status, _, _ = handlers.add_files([f"f{i}.txt" for i in range(h.MAX_FILES_PER_UPLOAD + 1)])
+    assert "none were added" in status
+    status, _, _ = handlers.add_files([])
+    assert "Choose one or more files" in status
+
+
+def test_add_text_adds_and_clears_the_boxes(handlers):
+    status, articles, *boxes = handlers.add_text(HOSTILE_TITLE, HOSTILE_TEXT, "https://example.org/t")
+    assert "Added" in status and boxes == ["", "", ""]
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in articles and "<script" not in articles
+    assert handlers.ask(HOSTILE_QUESTION)["answer"] == "Jane Roe"
+    status, *_ = handlers.add_text(HOSTILE_TITLE, HOSTILE_TEXT, "")
+    assert "already indexed" in status
+
+
+@pytest.mark.parametrize("title, text, source, message", [
+    ("", "Some text.", "", "Give the article a title."),
+    ("T", "   ", "", "Paste the article"),
+    ("T", "x" * (h.MAX_FILE_BYTES + 1), "", "over the 5 MB limit"),
+    ("T", "Some text.", "javascript:alert(1)", "must be a web address"),
+])
+def test_add_text_rejects_bad_input_and_keeps_what_was_typed(handlers, title, text, source, message):
+    status, _, *boxes = handlers.add_text(title, text, source)
+    assert message in status and boxes == [title, text, source]
+
+
+def test_add_text_shows_assistant_errors(handlers, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise BadArticleError("the pasted article is empty after cleaning")
+
+    monkeypatch.setattr(handlers.assistant, "add_text", refuse)
+    status, *_ = handlers.add_text("T", "Menu", "")
+    assert "empty after cleaning" in status and "nqa-status-error" in status

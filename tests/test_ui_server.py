@@ -1,0 +1,166 @@
+"""The real Gradio server driven through gradio_client: answers, follow-ups, uploads, many users.
+
+Each test runs twice: over the real Assistant with deterministic models ("fast": checks the
+wiring), and with the packaged embedder and the shipped reader ("real": checks the product).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+from ui_support import (BUNDLED_TITLE, NEW_ARTICLE_QUESTION, NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE, ROOT, client,
+                        fast_assistant, free_port, real_assistant, running_app)
+
+pytestmark = pytest.mark.slow
+
+SINGLE_QUESTIONS = {
+    "When will the presidents of Russia, Turkey, and Iran meet?": "November 22",
+    "Where will the UN talks resume?": "Geneva",
+    "Who did Putin meet in Sochi?": "Assad",
+}
+CONVERSATIONS = [
+    [("Who did Putin meet in Sochi?", "Assad"), ("When was his first trip to Russia during the war?", "October 2015")],
+    [("Where will the UN talks resume?", "Geneva"), ("When?", "November 28")],
+]
+
+
+@pytest.fixture(scope="module", params=["fast", "real"])
+def server_url(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"ui-{request.param}")
+    if request.param == "fast":
+        assistant = fast_assistant(folder)
+    else:
+        assistant = real_assistant(folder, request.getfixturevalue("real_embedder"),
+                                   request.getfixturevalue("shipped_reader"))
+    assistant.warm_up()
+    with running_app(assistant) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def api(server_url):
+    return client(server_url)
+
+
+def assert_cited_answer(result: dict, expected: str) -> None:
+    assert result["found"], result
+    assert expected in result["answer"]
+    start, end = result["context_start"], result["context_end"]
+    assert result["context"][start:end] == result["answer"]
+    citation = result["citation"]
+    assert citation["end"] - citation["start"] == len(result["answer"])
+    assert isinstance(citation["paragraph"], int) and citation["title"]
+
+
+def converse(api, turns: list[tuple[str, str]]) -> list[dict]:
+    history, results = [], []
+    for question, _ in turns:
+        result = api.predict(question, history, api_name="/chat")
+        history.append({"question": question, "answer": result["answer"]})
+        results.append(result)
+    return results
+
+
+def test_api_lists_the_stable_endpoints(api):
+    endpoints = api.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/ask", "/chat", "/articles", "/add_files", "/add_text"} <= set(endpoints)
+    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question"]
+
+
+def test_ask_returns_the_cli_json_with_answer_and_citation(api):
+    result = api.predict("When will the presidents of Russia, Turkey, and Iran meet?", api_name="/ask")
+    assert_cited_answer(result, "November 22")
+    assert result["citation"]["title"] == BUNDLED_TITLE
+    assert set(result) >= {"question", "found", "answer", "score", "citation", "context", "passages",
+                           "resolved_question", "context_start", "context_end"}
+
+
+@pytest.mark.parametrize("turns", CONVERSATIONS, ids=["his-first-trip", "when"])
+def test_follow_up_conversations(api, turns):
+    for result, (_, expected) in zip(converse(api, turns), turns):
+        assert_cited_answer(result, expected)
+
+
+def test_unanswerable_question_is_not_found(api):
+    result = api.predict("What is the capital of Australia?", api_name="/ask")
+    assert result["found"] is False and result["answer"] is None and result["citation"] is None
+
+
+def test_bad_input_becomes_an_error_message(api):
+    with pytest.raises(AppError, match="question is empty"):
+        api.predict("   ", api_name="/ask")
+    with pytest.raises(AppError, match="history"):
+        api.predict("When?", [{"answer": "no question"}], api_name="/chat")
+
+
+def test_upload_makes_a_new_article_answerable(api, tmp_path):
+    before = api.predict(NEW_ARTICLE_QUESTION, api_name="/ask")
+    assert not (before["found"] and "March 3" in before["answer"])
+    path = tmp_path / "harbor-bridge.txt"
+    path.write_text(NEW_ARTICLE_TEXT, encoding="utf-8")
+    status, articles_html, _ = api.predict([handle_file(str(path))], api_name="/add_files")
+    assert f"Added “{NEW_ARTICLE_TITLE}”" in status and NEW_ARTICLE_TITLE in articles_html
+    assert NEW_ARTICLE_TITLE in [a["title"] for a in api.predict(api_name="/articles")]
+    after = api.predict(NEW_ARTICLE_QUESTION, api_name="/ask")
+    assert_cited_answer(after, "March 3")
+    assert after["citation"]["title"] == NEW_ARTICLE_TITLE
+
+
+def test_upload_of_a_wrong_file_type_says_why(api, tmp_path):
+    path = tmp_path / "slides.pdf"
+    path.write_bytes(b"%PDF-1.4 not an article")
+    status, _, _ = api.predict([handle_file(str(path))], api_name="/add_files")
+    assert "slides.pdf: only .txt" in status
+
+
+def test_twenty_concurrent_users_get_their_own_answers(server_url):
+    def one_user(i: int) -> None:
+        user = client(server_url)
+        if i % 2:
+            turns = CONVERSATIONS[(i // 2) % len(CONVERSATIONS)]
+            for result, (_, expected) in zip(converse(user, turns), turns):
+                assert_cited_answer(result, expected)
+        else:
+            question, expected = list(SINGLE_QUESTIONS.items())[(i // 2) % len(SINGLE_QUESTIONS)]
+            result = user.predict(question, api_name="/ask")
+            assert result["question"] == question
+            assert_cited_answer(result, expected)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        for future in [pool.submit(one_user, i) for i in range(20)]:
+            future.result(timeout=300)
+
+
+def test_qa_serve_warms_up_and_answers(request, tmp_path):
+    """The real entry point: `qa serve` over the bundled article, models loaded before it listens."""
+    request.getfixturevalue("shipped_reader")  # fails clearly if the weights are missing
+    port = free_port()
+    env = dict(os.environ, NEWSQA_CACHE=str(tmp_path / "cache"))
+    started = time.monotonic()
+    server = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = []
+        for line in server.stdout:
+            output.append(line)
+            if "Running on local URL" in line:
+                break
+        assert server.poll() is None, "".join(output)
+        listening_s = time.monotonic() - started
+        result = client(f"http://127.0.0.1:{port}/").predict("Where will the UN talks resume?", api_name="/ask")
+        print(f"qa serve: listening after {listening_s:.1f}s, first answer after "
+              f"{time.monotonic() - started:.1f}s")
+        assert result["question"] == "Where will the UN talks resume?" and result["passages"]
+        if result["found"]:
+            assert result["context"][result["context_start"]:result["context_end"]] == result["answer"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

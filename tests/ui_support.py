@@ -1,0 +1,140 @@
+"""Helpers for the UI tests: assistants to serve, a server on a free port, a headless browser.
+
+`fast_assistant` is the real `qa.Assistant` with the deterministic fakes from tests/fakes.py
+(hash embedder, keyword reader), so wiring tests run in seconds; `real_assistant` uses the
+packaged embedder and the shipped reader. Both index a private copy of the bundled article.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from fakes import HashEmbedder, KeywordReader
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "qa" / "data" / "putin-hosts-assad-in-sochi.txt"
+BUNDLED_TITLE = "Putin Hosts Surprise Syrian Talks With Assad In Sochi"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+# Keys are matched inside the (resolved) question, answers inside the passages.
+KEYWORD_ANSWERS = {
+    "presidents of russia": "November 22",
+    "putin meet in sochi": "Bashar al-Assad",
+    "first trip to russia": "October 2015",
+    "where will the un talks": "Geneva",
+    "when will the un talks": "November 28",
+    "harbor bridge": "March 3",
+    "mayor of testville": "Jane Roe",
+}
+
+# An article that is not in the index until a test uploads it.
+NEW_ARTICLE_TITLE = "Wellmouth Harbor Bridge to reopen after repairs"
+NEW_ARTICLE_TEXT = (
+    f"{NEW_ARTICLE_TITLE}\n\n"
+    "The Harbor Bridge in Wellmouth will reopen to traffic on March 3 after eight months of repairs, "
+    "the city council said on Tuesday.\n\n"
+    "Engineers replaced the bridge's steel cables and resurfaced its deck, the council said.\n"
+)
+NEW_ARTICLE_QUESTION = "When will the Harbor Bridge in Wellmouth reopen?"
+
+# Markup hostile articles might carry; the chat must show it as text. The two articles share
+# words, so whichever one is cited, the other is listed among the sources.
+HOSTILE_TITLE = "Testville <b>news</b> <script>alert(2)</script>"
+HOSTILE_TEXT = (
+    "The mayor of Testville is Jane Roe, who was elected last spring by a wide margin. "
+    "<script>alert(1)</script> <img src=x onerror=\"document.title='pwned'\"> "
+    "She promised to repair every road in the town before the winter comes.\n"
+)
+HOSTILE_TITLE_2 = "Testville roads <img src=x onerror=\"document.title='pwned'\">"
+HOSTILE_TEXT_2 = (
+    "Road crews in Testville began work on Monday, the office of the mayor of Testville said. "
+    "<img src=x onerror=\"document.title='pwned'\"> <script>alert(3)</script> "
+    "The work on the roads of Testville will last until the end of the year.\n"
+)
+HOSTILE_QUESTION = "Who is the mayor of Testville?"
+
+
+def copy_bundled(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / BUNDLED.name
+    shutil.copy(BUNDLED, target)
+    return target
+
+
+def fast_assistant(folder: Path):
+    from qa import Assistant, Settings
+
+    index_dir = folder / "index"
+    settings = Settings(index_dir=index_dir, cache_dir=folder / "cache")
+    return Assistant.build([copy_bundled(folder / "articles")], index_dir, settings,
+                           embedder=HashEmbedder(), reader=KeywordReader(KEYWORD_ANSWERS))
+
+
+def real_assistant(folder: Path, embedder, reader):
+    from qa import Assistant, Settings
+
+    index_dir = folder / "index"
+    settings = Settings(index_dir=index_dir, cache_dir=folder / "cache")
+    return Assistant.build([copy_bundled(folder / "articles")], index_dir, settings,
+                           embedder=embedder, reader=reader)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(assistant):
+    """The real app served on a free local port; yields its URL and closes it afterwards."""
+    from ui.app import build_app, launch_app
+
+    app = build_app(assistant)
+    url = launch_app(app, "127.0.0.1", free_port(), block=False)
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+def client(url: str):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+
+def require_browser() -> None:
+    """Skip without Debian's chromium and chromedriver, unless CI says they must be there."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if not missing:
+        return
+    reason = (f"browser test needs {' and '.join(missing)} "
+              "(apt-get install -y chromium chromium-driver)")
+    if os.environ.get("NEWSQA_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + "; NEWSQA_REQUIRE_BROWSER=1 forbids skipping")
+    pytest.skip(reason)
+
+
+def headless_chromium(profile_dir: Path):
+    """Debian's chromium through its chromedriver; the explicit path keeps selenium-manager from downloading."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,1100", f"--user-data-dir={profile_dir}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
