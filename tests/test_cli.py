@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, ROOT, SAMPLES, SHIPPED_READER
+from conftest import BUNDLED, SAMPLES
 
 QA = Path(sys.executable).parent / "qa"
 pytestmark = pytest.mark.skipif(not QA.exists(), reason="the qa console script is not installed (pip install -e .)")
@@ -16,12 +16,7 @@ pytestmark = pytest.mark.skipif(not QA.exists(), reason="the qa console script i
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    e = dict(os.environ, HF_HUB_OFFLINE="1", NEWSQA_CACHE=str(tmp_path_factory.mktemp("cli-cache")))
-    if not (SHIPPED_READER / "model.safetensors").exists():
-        from tiny_model import build_tiny_qa_model
-
-        e["NEWSQA_READER"] = str(build_tiny_qa_model(tmp_path_factory.mktemp("tiny")))
-    return e
+    return dict(os.environ, HF_HUB_OFFLINE="1", NEWSQA_CACHE=str(tmp_path_factory.mktemp("cli-cache")))
 
 
 def qa(env, *args, check=True):
@@ -77,7 +72,6 @@ def test_build_add_info_and_ask_json(env, built_index):
         assert result["answer"] is None and result["citation"] is None
 
 
-@pytest.mark.skipif(not (SHIPPED_READER / "model.safetensors").exists(), reason="needs the shipped reader")
 def test_bundled_article_answers_the_summit_question_by_default(env):
     proc = qa(env, "ask", "When will the presidents of Russia, Turkey, and Iran meet?", "--json")
     result = json.loads(proc.stdout)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Reproduce the README's results table: every evaluation run, written to eval/results/<name>/.
+# SQuAD and Wikinews sets are sampled (2,000 questions, seed 0) to fit a 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=../shared/data
+RESULTS=eval/results
+run() {
+    local name=$1; shift
+    echo "== $name"
+    .venv/bin/python -m eval run "$@" --out "$RESULTS/$name"
+}
+run bundled-article eval/gold/bundled-article.jsonl
+run bundled-conversations eval/gold/bundled-conversations.jsonl
+run squad-v1.1-oracle "$DATA/squad/dev-v1.1.json" --oracle --limit 2000 --seed 0
+run squad-v2.0-oracle "$DATA/squad/dev-v2.0.json" --oracle --limit 2000 --seed 0
+run wikinews-dev-oracle "$DATA/news/qamr-wikinews-dev.squad.json" --oracle --limit 2000 --seed 0
+run squad-v1.1-open "$DATA/squad/dev-v1.1.json" --limit 2000 --seed 0
+run squad-v2.0-open "$DATA/squad/dev-v2.0.json" --limit 2000 --seed 0

@@ -1,0 +1,80 @@
+"""The shipped reader: loads offline from the package, answers real questions, abstains when it should."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import ROOT, SHIPPED_READER
+
+ANSWERABLE = [
+    ("When will the presidents of Russia, Turkey, and Iran meet?", "November 22"),
+    ("Where are the UN-sponsored negotiations due to resume?", "Geneva"),
+    ("How many people have become refugees because of the war?", "6.1 million"),
+    ("Which country supports rebels who want to oust the Syrian president?", "Turkey"),
+    ("When was Assad's first visit to Russia during the war?", "October 2015"),
+]
+
+
+def test_weights_are_shipped_small_and_in_fp16():
+    weights = SHIPPED_READER / "model.safetensors"
+    assert weights.exists(), "qa/reader/weights/model.safetensors is part of the package"
+    assert weights.stat().st_size <= 60 * 2**20
+    from safetensors import safe_open
+
+    with safe_open(str(weights), "pt") as f:
+        dtypes = {str(f.get_slice(name).get_dtype()) for name in f.keys()}
+    assert dtypes == {"F16"}
+    assert (SHIPPED_READER / "MODEL_CARD.md").exists()
+
+
+@pytest.mark.parametrize("question,expected", ANSWERABLE)
+def test_answers_real_questions_with_exact_quotes(bundled_assistant, question, expected):
+    result = bundled_assistant.ask(question)
+    assert result.found, result
+    assert expected in result.answer
+    article = bundled_assistant.index.articles[result.citation.article_id]
+    assert article.text[result.citation.start:result.citation.end] == result.answer
+    assert result.context[result.context_start:result.context_end] == result.answer
+    assert 0.5 < result.score <= 1.0
+
+
+@pytest.mark.parametrize("question", ["What is the population of Sochi?",
+                                      "Who won the 2018 FIFA World Cup?"])
+def test_says_not_found_instead_of_guessing(bundled_assistant, question):
+    result = bundled_assistant.ask(question)
+    assert not result.found and result.answer is None and result.citation is None
+    assert result.passages  # the closest passages are still shown
+
+
+def test_wheel_carries_the_reader_and_it_loads_offline_from_the_install(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
+    [wheel] = (tmp_path / "dist").glob("newsqa-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("qa/reader/weights/model.safetensors", "qa/reader/weights/tokenizer.json",
+                   "qa/reader/weights/reader_config.json", "qa/data/putin-hosts-assad-in-sochi.txt",
+                   "eval/gold/bundled-article.jsonl"):
+        assert needed in names
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"),
+                    str(wheel)], check=True, capture_output=True, timeout=300)
+    code = ("import qa.settings, sys; from qa.reader.model import TransformersReader; "
+            "r = TransformersReader(qa.settings.SHIPPED_READER); "
+            "t = 'The talks resume in Geneva on November 28.'; s = r.read('Where do the talks resume?', [t])[0].span; "
+            "print(qa.settings.SHIPPED_READER); print(t[s.char_start:s.char_end])")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), HF_HUB_OFFLINE="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         timeout=300, check=True).stdout.splitlines()
+    assert out[0].startswith(str(tmp_path / "site"))
+    assert out[1] == "Geneva"
+
+
+def test_question_in_another_language_gets_a_normal_result(bundled_assistant):
+    result = bundled_assistant.ask("¿Dónde se reanudarán las negociaciones de la ONU?")
+    if result.found:  # whatever it decides, a quote is still an exact slice
+        article = bundled_assistant.index.articles[result.citation.article_id]
+        assert article.text[result.citation.start:result.citation.end] == result.answer
+    else:
+        assert result.answer is None
