@@ -149,10 +149,12 @@ class Assistant:
         return " ".join(question.split())
 
     def retrieve(self, question: str, top_k: int | None = None, mode: str = "fused") -> list[RetrievedPassage]:
-        question = self.check_question(question)
+        return self._retrieve(self.check_question(question), top_k, mode)
+
+    def _retrieve(self, query: str, top_k: int | None, mode: str = "fused") -> list[RetrievedPassage]:
         k = self.settings.top_k if top_k is None else top_k
         with self._lock:
-            return retrieve(self.index, self.embedder, question, k, self.settings.candidates_per_retriever,
+            return retrieve(self.index, self.embedder, query, k, self.settings.candidates_per_retriever,
                             self.settings.rrf_k, mode)
 
     def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
@@ -162,10 +164,8 @@ class Assistant:
         turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
         resolved = resolve_followup(question, turns)
         query = retrieval_query(question, resolved, turns)
-        k = self.settings.top_k if top_k is None else top_k
-        with self._lock:
-            hits = retrieve(self.index, self.embedder, query, k, self.settings.candidates_per_retriever,
-                            self.settings.rrf_k)
+        with self._lock:  # reentrant: retrieval and reading see the same index snapshot
+            hits = self._retrieve(query, top_k)
             readings = self.reader.read(resolved, [h.text for h in hits]) if hits else []
         return self._answer(question, resolved, hits, readings, query)
 

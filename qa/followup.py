@@ -17,7 +17,6 @@ import re
 
 from qa.types import Turn
 
-WH_WORDS = ("what", "when", "where", "who", "whom", "whose", "which", "why", "how")
 _ELLIPSIS = re.compile(
     r"^\s*(?:and|but|so)?\s*,?\s*(what|when|where|who|whom|which|why|how(?:\s+(?:many|much|long|often|old))?)"
     r"(?:\s+(?:exactly|then|about\s+(?:it|that|them)))?\s*\?*\s*$",
@@ -55,9 +54,8 @@ def resolve_followup(question: str, history: list[Turn] | None) -> str:
 
         def substitute(match: re.Match) -> str:
             word = match.group(1).lower()
-            if word in _POSSESSIVE and word != "her":
-                return f"{name}'s"
-            if word == "her":  # "her" is object or possessive; the possessive reading is the common one
+            # "her" is object or possessive; the possessive reading is the common one
+            if word in _POSSESSIVE:
                 return f"{name}'s"
             return name if word in _SUBJECT else match.group(0)
 
