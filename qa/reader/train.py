@@ -152,14 +152,13 @@ def bucketed_batches(lengths: list[int], recipe: Recipe, seed: int) -> list[list
 
 
 def example_budgets(state: dict | None, recipe: Recipe) -> list[int]:
-    """Cumulative example budgets: one per run that extended the budget, the last being the current one."""
+    """Cumulative example budgets, one per run that extended the budget: they fix the batch order."""
     if state is None:
         return [recipe.max_examples]
     budgets = list(state.get("budgets") or [state["recipe"]["max_examples"]])
     if recipe.max_examples > budgets[-1]:
         return budgets + [recipe.max_examples]
-    if recipe.max_examples < budgets[-1]:
-        raise SystemExit(f"the checkpoint's example budget is {budgets[-1]}; a resumed run can only extend it")
+    # A smaller budget keeps the segments (and so the batch order) and stops earlier.
     return budgets
 
 
@@ -252,7 +251,7 @@ def train(args) -> None:
     train_ex, held_ex = split_by_article(examples, recipe.heldout_fraction, recipe.seed)
     rng = random.Random(recipe.seed)
     rng.shuffle(train_ex)
-    train_ex = train_ex[: recipe.max_examples]
+    train_ex = train_ex[: budgets[-1]]
     held_eval = random.Random(recipe.seed + 1).sample(held_ex, min(recipe.heldout_eval_questions, len(held_ex)))
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
     t0 = time.time()
@@ -267,6 +266,7 @@ def train(args) -> None:
         lo = hi
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
+    batches = batches[: math.ceil(recipe.max_examples / recipe.batch_size)]
     total_steps = len(batches)
 
     model = AutoModelForQuestionAnswering.from_pretrained(base).to(device)
@@ -287,6 +287,8 @@ def train(args) -> None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
+        if step > total_steps:
+            raise SystemExit(f"{ckpt_file} has already trained {step} steps, more than --max-examples allows")
         if changed:
             # A new example budget: keep the weights and optimizer, re-base the decay on the new length.
             print(f"example budget changed from {state['recipe']['max_examples']} to {recipe.max_examples}")
