@@ -52,3 +52,14 @@ def test_window_without_passage_tokens_gives_nothing():
     w = window([1.0, 1.0], [1.0, 1.0], [NOT_CONTEXT, NOT_CONTEXT])
     assert best_span([w]) == (None, 2.0)
     assert best_span([]) == (None, float("inf"))
+
+
+def test_a_span_never_runs_across_a_paragraph_break():
+    # tokens 2-3 are the first paragraph, 4-5 the second; the best raw span would be tokens 3..4
+    start, end = [0, 0, 1.0, 6.0, 0, 0], [0, 0, 0, 2.0, 6.0, 0]
+    paragraphs = np.array([0, 0, 0, 0, 1, 1])
+    unaware, _ = best_span([window(start, end, OFFSETS)])
+    assert (unaware.char_start, unaware.char_end) == (10, 25)
+    split = Window(np.array(start), np.array(end), OFFSETS, paragraphs)
+    span, _ = best_span([split])
+    assert (span.char_start, span.char_end) == (10, 15) and span.score == 8.0

@@ -44,6 +44,10 @@ class Window:
     start_logits: np.ndarray
     end_logits: np.ndarray
     offsets: list[tuple[int, int]]
+    # Which paragraph of the passage each token lies in (None: one paragraph). A passage can hold
+    # two short article paragraphs, and a quote that runs across the blank line between them is
+    # never an answer.
+    paragraph_of_token: np.ndarray | None = None
 
     @property
     def null_score(self) -> float:
@@ -58,8 +62,8 @@ def best_spans(
 ) -> list[Span]:
     """The `n_best` highest-scoring valid spans of one window, best first.
 
-    A span is valid when both ends are passage tokens, end >= start and it is at most
-    `max_answer_tokens` long. Ties keep the earlier span first, so decoding is deterministic.
+    A span is valid when both ends are passage tokens in the same paragraph, end >= start and it
+    is at most `max_answer_tokens` long. Ties keep the earlier span first, so decoding is deterministic.
     """
     start_logits = np.asarray(window.start_logits, dtype=np.float64)
     end_logits = np.asarray(window.end_logits, dtype=np.float64)
@@ -73,10 +77,13 @@ def best_spans(
     start_idx = np.argsort(-masked_start, kind="stable")[:k]
     end_idx = np.argsort(-masked_end, kind="stable")[:k]
     null = window.null_score
+    paragraph = window.paragraph_of_token
     candidates = []
     for s in start_idx:
         for e in end_idx:
             if e < s or e - s + 1 > max_answer_tokens:
+                continue
+            if paragraph is not None and paragraph[s] != paragraph[e]:
                 continue
             score = float(start_logits[s] + end_logits[e])
             candidates.append((-score, int(s), int(e)))

@@ -7,12 +7,14 @@ Answers are character offsets into the passage given, never text rebuilt from to
 
 The model loads lazily on first use (`warm_up`); constructing a reader does no I/O.
 What this leaves out: choosing passages (retrieval) and the answer/no-answer policy across
-passages (`qa.answer`).
+passages (`qa.assistant`).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
 # chosen when the model was trained.
 READER_CONFIG = "reader_config.json"
 MAX_QUESTION_TOKENS = 64
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # a blank line, as the splitter leaves between merged paragraphs
 
 
 @dataclass(frozen=True)
@@ -150,14 +153,17 @@ class TransformersReader:
                 end_all.append(out.end_logits.float().numpy())
         start_logits = np.concatenate(start_all)
         end_logits = np.concatenate(end_all)
+        breaks = [[m.start() for m in PARAGRAPH_BREAK.finditer(text)] for text in passages]
         per_passage: list[list[Window]] = [[] for _ in passages]
         for w in range(n_windows):
+            p = int(passage_of_window[w])
             sequence_ids = encoded.sequence_ids(w)
             offsets = [
                 (int(a), int(b)) if seq == 1 else NOT_CONTEXT
                 for (a, b), seq in zip(encoded["offset_mapping"][w], sequence_ids)
             ]
-            per_passage[int(passage_of_window[w])].append(Window(start_logits[w], end_logits[w], offsets))
+            paragraph = np.array([bisect.bisect(breaks[p], a) for a, _ in offsets]) if breaks[p] else None
+            per_passage[p].append(Window(start_logits[w], end_logits[w], offsets, paragraph))
         return per_passage
 
 
