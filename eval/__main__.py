@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
     run.add_argument("--top-k", type=_positive_int, default=None, help="passages the reader reads (default: the settings')")
+    run.add_argument(
+        "--no-answer-threshold",
+        type=float,
+        default=None,
+        help="override the reader's shipped no-answer threshold (--no-answer-threshold=-inf always answers, to measure spans alone)",
+    )
     run.add_argument("--out", type=Path, default=None, help="output folder (default: a new one under eval/runs/)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -85,7 +91,7 @@ def _run(args) -> int:
     from eval.runner import run_gold_set
     from qa.settings import Settings
 
-    settings = Settings.from_env(top_k=args.top_k)
+    settings = Settings.from_env(top_k=args.top_k, no_answer_threshold=args.no_answer_threshold)
     gold_set = load_gold(args.gold).sample(args.limit, args.seed)
     out_dir = args.out if args.out is not None else _new_run_dir(args.gold)
     retrieval_depth = max(MIN_RETRIEVAL_DEPTH, settings.top_k)
@@ -100,6 +106,7 @@ def _run(args) -> int:
         "limit": args.limit,
         "seed": args.seed,
         "reader_model": settings.reader_model,
+        "no_answer_threshold": settings.no_answer_threshold,  # None: the reader's shipped one
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     assistant = open_assistant(gold_set, args.index, settings, progress=not args.quiet)
