@@ -72,10 +72,10 @@ def test_build_add_info_and_ask_json(env, built_index):
         assert result["answer"] is None and result["citation"] is None
 
 
-def test_bundled_article_answers_the_summit_question_by_default(env):
-    proc = qa(env, "ask", "When will the presidents of Russia, Turkey, and Iran meet?", "--json")
+def test_bundled_article_answers_by_default(env):
+    proc = qa(env, "ask", "Where will the UN talks resume?", "--json")
     result = json.loads(proc.stdout)
-    assert result["found"] and "November 22" in result["answer"]
+    assert result["found"] and "Geneva" in result["answer"]
     manifest_dir = Path(env["NEWSQA_CACHE"]) / "bundled-index"
     article = json.loads((manifest_dir / "articles.jsonl").read_text().splitlines()[0])
     c = result["citation"]

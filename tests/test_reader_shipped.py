@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT, SHIPPED_READER
 
 ANSWERABLE = [
-    ("When will the presidents of Russia, Turkey, and Iran meet?", "November 22"),
+    ("Who did Putin meet in Sochi?", "Bashar al-Assad"),
+    ("How many people have been killed in the Syrian war?", "330,000"),
     ("Where are the UN-sponsored negotiations due to resume?", "Geneva"),
     ("How many people have become refugees because of the war?", "6.1 million"),
     ("Which country supports rebels who want to oust the Syrian president?", "Turkey"),
@@ -39,6 +40,13 @@ def test_answers_real_questions_with_exact_quotes(bundled_assistant, question, e
     assert article.text[result.citation.start:result.citation.end] == result.answer
     assert result.context[result.context_start:result.context_end] == result.answer
     assert 0.5 < result.score <= 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="known reader error (model card): it quotes the date of the Sochi "
+                   "meeting, November 20, from the sentence that also gives the summit's November 22")
+def test_known_error_the_summit_date(bundled_assistant):
+    result = bundled_assistant.ask("When will the presidents of Russia, Turkey, and Iran meet?")
+    assert result.found and "November 22" in result.answer
 
 
 @pytest.mark.parametrize("question", ["What is the population of Sochi?",
@@ -78,3 +86,10 @@ def test_question_in_another_language_gets_a_normal_result(bundled_assistant):
         assert article.text[result.citation.start:result.citation.end] == result.answer
     else:
         assert result.answer is None
+
+
+def test_a_quote_stays_inside_one_article_paragraph(bundled_assistant):
+    # The passage that answers this holds two short paragraphs; "Sochi" appears on both sides.
+    result = bundled_assistant.ask("Where did Putin and Assad hold their talks?")
+    assert result.found and "Sochi" in result.answer
+    assert "\n" not in result.answer

@@ -27,6 +27,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # Keys are matched inside the (resolved) question, answers inside the passages.
 KEYWORD_ANSWERS = {
     "presidents of russia": "November 22",
+    "people have been killed": "330,000",
     "putin meet in sochi": "Bashar al-Assad",
     "first trip to russia": "October 2015",
     "where will the un talks": "Geneva",
