@@ -205,3 +205,21 @@ def test_oracle_fails_clearly_when_the_gold_passage_is_not_in_the_index(tmp_path
     gold = load_gold(_jsonl(tmp_path / "g.jsonl", [{"id": "x", "question": "Who?", "answers": ["Nobody here"]}]))
     with pytest.raises(BadGoldFileError, match="'x': its gold passage is not in the index"):
         run_gold_set(FakeAssistant([SUMMIT], {}), gold, top_k=5, oracle=True, show_progress=False)
+
+
+def test_no_answer_threshold_override_reaches_the_assistant_and_the_record(tmp_path, monkeypatch):
+    seen = {}
+    assistant = FakeAssistant([SUMMIT, WEATHER], ANSWERS)
+
+    def open_assistant(gold_set, index_dir, settings, **options):
+        seen["settings"] = settings
+        return assistant
+
+    monkeypatch.setattr(eval.corpus, "open_assistant", open_assistant)
+    gold = _jsonl(tmp_path / "gold.jsonl", QUESTIONS)
+    assert main(["run", str(gold), "--out", str(tmp_path / "run"), "--quiet", "--no-answer-threshold=-inf"]) == 0
+    assert seen["settings"].no_answer_threshold == float("-inf")
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["run"]["no_answer_threshold"] == float("-inf")
+
+    assert main(["run", str(gold), "--out", str(tmp_path / "default"), "--quiet"]) == 0
+    assert seen["settings"].no_answer_threshold is None  # the reader's shipped threshold
