@@ -15,13 +15,13 @@ from index.types import Article, Passage
 
 MIN_PASSAGE_WORDS = 25
 MAX_PASSAGE_WORDS = 180
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each paragraph, stripped of surrounding white space."""
     spans, pos = [], 0
-    for match in list(_PARAGRAPH_BREAK.finditer(text)) + [None]:
+    for match in list(PARAGRAPH_BREAK.finditer(text)) + [None]:
         end = match.start() if match else len(text)
         chunk = text[pos:end]
         stripped = chunk.strip()

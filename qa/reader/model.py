@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from index.split import PARAGRAPH_BREAK  # the splitter's own rule: a reader paragraph is an index paragraph
 from qa.errors import ReaderError
 from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
 
@@ -29,7 +29,6 @@ from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
 # chosen when the model was trained.
 READER_CONFIG = "reader_config.json"
 MAX_QUESTION_TOKENS = 64
-PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # a blank line, as the splitter leaves between merged paragraphs
 
 
 @dataclass(frozen=True)
