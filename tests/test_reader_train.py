@@ -76,6 +76,19 @@ def test_plan_batches_extension_replays_the_old_order(setup):
     assert b3 == b2[:7]
 
 
+def test_example_sequence_epochs():
+    pool = list(range(10))
+    first_epoch = reader_train.example_sequence(pool, 10, seed=13)
+    shuffled = list(pool)
+    random.Random(13).shuffle(shuffled)
+    assert first_epoch == shuffled  # the order every earlier run trained on
+    assert reader_train.example_sequence(pool, 4, seed=13) == first_epoch[:4]
+    three = reader_train.example_sequence(pool, 25, seed=13)
+    assert len(three) == 25 and three[:10] == first_epoch
+    assert sorted(three[10:20]) == pool and three[10:20] != first_epoch  # each question once more, reshuffled
+    assert set(three[20:]) <= set(pool)
+
+
 def test_train_resume_extend_and_export(setup):
     root = setup[0]
     (root / "out").mkdir()
@@ -97,8 +110,11 @@ def test_train_resume_extend_and_export(setup):
     with pytest.raises(SystemExit, match="already trained 8 steps"):
         run(setup, 12)
 
+    state = run(setup, 40)  # past the 30 training questions: a second, reshuffled epoch
+    assert state["step"] == 20 and state["budgets"] == [8, 16, 40]
+
     config = json.loads((root / "out" / "reader_config.json").read_text())
-    assert config["recipe"]["max_examples"] == 16 and config["heldout"]["n"] == 6
+    assert config["recipe"]["max_examples"] == 40 and config["heldout"]["n"] == 6
     assert (root / "out" / "model.safetensors").exists()
     assert (root / "out" / "MODEL_CARD.md").read_text() == "card"
 

@@ -14,8 +14,9 @@ Recipe, chosen for a 2-core CPU budget (the model card in the output folder reco
 
 Checkpoints (model, optimizer, scheduler, step) are written every few hundred steps; the same
 command resumes from the last one, replaying the same seeded batch order. Resumed with a larger
---max-examples it goes on with questions not yet trained on; with a smaller one it stops earlier.
-Either way the linear decay is re-based on the new length.
+--max-examples it goes on with questions not yet trained on (past one epoch, a fresh shuffle of
+the pool); with a smaller one it stops earlier. Either way the linear decay is re-based on the new
+length, so an extension restarts at the learning rate that length implies.
 """
 
 from __future__ import annotations
@@ -154,6 +155,22 @@ def bucketed_batches(lengths: list[int], recipe: Recipe, seed: int) -> list[list
     return batches
 
 
+def example_sequence(pool: list[Example], n: int, seed: int) -> list[Example]:
+    """The first n training questions: the pool shuffled once per epoch, epochs one after another.
+
+    The first epoch's order is the pool shuffled with `seed`, so budgets within one epoch are
+    prefixes of the same order; a budget past the pool wraps into a fresh shuffle of it.
+    """
+    sequence: list[Example] = []
+    epoch = 0
+    while len(sequence) < n:
+        order = list(pool)
+        random.Random(seed if epoch == 0 else seed * 1000 + epoch).shuffle(order)
+        sequence += order
+        epoch += 1
+    return sequence[:n]
+
+
 def example_budgets(state: dict | None, recipe: Recipe) -> list[int]:
     """Cumulative example budgets, one per run that extended the budget: they fix the batch order."""
     if state is None:
@@ -268,9 +285,7 @@ def train(args) -> None:
     tokenizer = AutoTokenizer.from_pretrained(base)
     examples = load_examples(Path(args.train_file), overlap_ids(Path(args.overlap_file)))
     train_ex, held_ex = split_by_article(examples, recipe.heldout_fraction, recipe.seed)
-    rng = random.Random(recipe.seed)
-    rng.shuffle(train_ex)
-    train_ex = train_ex[: budgets[-1]]
+    train_ex = example_sequence(train_ex, budgets[-1], recipe.seed)
     held_eval = random.Random(recipe.seed + 1).sample(held_ex, min(recipe.heldout_eval_questions, len(held_ex)))
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
     t0 = time.time()
