@@ -48,7 +48,7 @@ class Recipe:
     learning_rate: float = 1.5e-4
     weight_decay: float = 0.01
     warmup_fraction: float = 0.06
-    max_examples: int = 104_000
+    max_examples: int = 170_000
     heldout_fraction: float = 0.03
     heldout_eval_questions: int = 1500
     bucket_batches: int = 50
