@@ -46,14 +46,13 @@ def setup(tmp_path_factory):
     return root, build_tiny_qa_model(root / "base"), tiny_squad(root / "train.json")
 
 
-def run(setup, budget: int, *extra: str):
+def run(setup, budget: int):
     root, base, data = setup
     reader_train.main([
         "--train-file", str(data), "--overlap-file", str(root / "none.json"), "--base", str(base),
         "--out", str(root / "out"), "--checkpoints", str(root / "ckpt"), "--checkpoint-every", "1",
         "--max-examples", str(budget), "--batch-size", "2", "--heldout-fraction", "0.2",
         "--heldout-eval-questions", "6", "--threads", "1", "--max-seq-tokens", "64", "--stride-tokens", "16",
-        *extra,
     ])
     return torch.load(root / "ckpt" / "last.pt", weights_only=False)
 
@@ -123,5 +122,5 @@ def test_train_resume_extend_and_export(setup):
     reader = TransformersReader(root / "out")
     passage = "The river0 was founded in 1800. The mountain0 was founded in 1807."
     reading = reader.read("When was the river0 founded?", [passage])[0]
-    if reading.span is not None:  # a tiny random model may say anything, but only as a slice
-        assert 0 <= reading.span.char_start < reading.span.char_end <= len(passage)
+    # A tiny random model may say anything, but always as a slice (the threshold is the assistant's).
+    assert reading.span is not None and 0 <= reading.span.char_start < reading.span.char_end <= len(passage)

@@ -26,7 +26,6 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 # Keys are matched inside the (resolved) question, answers inside the passages.
 KEYWORD_ANSWERS = {
-    "presidents of russia": "November 22",
     "people have been killed": "330,000",
     "putin meet in sochi": "Bashar al-Assad",
     "foreign operations for iran": "Major General Qassem Soleimani",
