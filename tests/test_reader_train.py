@@ -46,13 +46,13 @@ def setup(tmp_path_factory):
     return root, build_tiny_qa_model(root / "base"), tiny_squad(root / "train.json")
 
 
-def run(setup, budget: int):
+def run(setup, budget: int, heldout_questions: int = 6):
     root, base, data = setup
     reader_train.main([
         "--train-file", str(data), "--overlap-file", str(root / "none.json"), "--base", str(base),
         "--out", str(root / "out"), "--checkpoints", str(root / "ckpt"), "--checkpoint-every", "1",
         "--max-examples", str(budget), "--batch-size", "2", "--heldout-fraction", "0.2",
-        "--heldout-eval-questions", "6", "--threads", "1", "--max-seq-tokens", "64", "--stride-tokens", "16",
+        "--heldout-eval-questions", str(heldout_questions), "--threads", "1", "--max-seq-tokens", "64", "--stride-tokens", "16",
     ])
     return torch.load(root / "ckpt" / "last.pt", weights_only=False)
 
@@ -88,6 +88,13 @@ def test_example_sequence_epochs():
     assert set(three[20:]) <= set(pool)
 
 
+def test_heldout_order_keeps_the_sample_earlier_runs_were_scored_on():
+    held = list(range(3284))  # the real held-out count
+    order = reader_train.heldout_order(held, seed=13)
+    assert sorted(order) == held
+    assert order[:1500] == random.Random(14).sample(held, 1500)
+
+
 def test_train_resume_extend_and_export(setup):
     root = setup[0]
     (root / "out").mkdir()
@@ -96,8 +103,11 @@ def test_train_resume_extend_and_export(setup):
     assert state["step"] == 4 and state["budgets"] == [8]
     first_weights = {k: v.clone() for k, v in state["model"].items()}
 
-    state = run(setup, 8)  # nothing left to train: the same checkpoint, exported again
+    # Nothing left to train: the same checkpoint, exported again, with its threshold chosen on fewer
+    # held-out questions (a change that does not touch the weights, so resuming allows it).
+    state = run(setup, 8, heldout_questions=3)
     assert state["step"] == 4
+    assert json.loads((root / "out" / "reader_config.json").read_text())["heldout"]["n"] == 3
     assert all(torch.equal(first_weights[k], v) for k, v in state["model"].items())
 
     state = run(setup, 16)

@@ -50,9 +50,15 @@ class Recipe:
     warmup_fraction: float = 0.06
     max_examples: int = 170_000
     heldout_fraction: float = 0.03
-    heldout_eval_questions: int = 1500
+    # Held-out questions scored to choose the no-answer threshold; 0 = all (about 3,300). The F1 curve
+    # over thresholds is flat near its peak, so a smaller sample moves the threshold by noise alone.
+    heldout_eval_questions: int = 0
     bucket_batches: int = 50
     bf16: bool = True
+
+
+# Recipe fields a checkpoint may be resumed with changed: they do not alter the weights trained so far.
+RESUMABLE_CHANGES = {"max_examples", "heldout_eval_questions"}
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,15 @@ def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe) -> 
     return choose_threshold(rows)
 
 
+def heldout_order(held: list[Example], seed: int) -> list[Example]:
+    """Every held-out question in a fixed random order; scoring takes a prefix of it.
+
+    `random.sample` over the whole list keeps the 1,500-question prefix that the earlier runs were
+    scored on: at these sizes its pool algorithm draws the same first picks whatever the count.
+    """
+    return random.Random(seed + 1).sample(held, len(held))
+
+
 def choose_threshold(rows) -> dict:
     """rows: (margin, f1 if answered, em if answered, f1 if abstained, em if abstained, has_answer)."""
     candidates = sorted({r[0] for r in rows if math.isfinite(r[0])} | {0.0})
@@ -286,7 +301,7 @@ def train(args) -> None:
     examples = load_examples(Path(args.train_file), overlap_ids(Path(args.overlap_file)))
     train_ex, held_ex = split_by_article(examples, recipe.heldout_fraction, recipe.seed)
     train_ex = example_sequence(train_ex, budgets[-1], recipe.seed)
-    held_eval = random.Random(recipe.seed + 1).sample(held_ex, min(recipe.heldout_eval_questions, len(held_ex)))
+    held_eval = heldout_order(held_ex, recipe.seed)[: recipe.heldout_eval_questions or None]
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
     t0 = time.time()
     features, batches = plan_batches(train_ex, budgets, tokenizer, recipe)
@@ -306,7 +321,7 @@ def train(args) -> None:
     step = 0
     if state is not None:
         changed = {k for k, v in asdict(recipe).items() if state["recipe"].get(k) != v}
-        if changed - {"max_examples"}:
+        if changed - RESUMABLE_CHANGES:
             raise SystemExit(f"{ckpt_file} was written with another recipe ({', '.join(sorted(changed))} differ); "
                              "use another --checkpoints folder")
         model.load_state_dict(state["model"])
@@ -314,7 +329,7 @@ def train(args) -> None:
         step = state["step"]
         if step > total_steps:
             raise SystemExit(f"{ckpt_file} has already trained {step} steps, more than --max-examples allows")
-        if changed:
+        if "max_examples" in changed:
             # A new example budget: keep the weights and optimizer, re-base the decay on the new length.
             print(f"example budget changed from {state['recipe']['max_examples']} to {recipe.max_examples}")
             with warnings.catch_warnings():  # stepping the schedule alone is the point here
@@ -329,7 +344,6 @@ def train(args) -> None:
 
     if args.export_checkpoint:
         # Ship the weights as they are now (e.g. to test the product while training goes on).
-        held_eval = held_eval[: args.export_heldout]
         model = model.cpu().float()
         heldout = score_heldout(model, tokenizer, held_eval, recipe)
         export(model, tokenizer, recipe, {**heldout, "step": step}, Path(args.out), base)
@@ -417,7 +431,6 @@ def main(argv=None) -> None:
     p.add_argument("--eval-every", type=int, default=0, help="score 300 held-out questions every N steps")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--export-checkpoint", action="store_true", help="export the last checkpoint and stop")
-    p.add_argument("--export-heldout", type=int, default=1500, help="held-out questions scored on export")
     for name, field in Recipe.__dataclass_fields__.items():
         flag = "--" + name.replace("_", "-")
         if field.type == "bool":
