@@ -46,9 +46,9 @@ def setup(tmp_path_factory):
     return root, build_tiny_qa_model(root / "base"), tiny_squad(root / "train.json")
 
 
-def run(setup, budget: int, heldout_questions: int = 6):
+def run(setup, budget: int, heldout_questions: int = 6, *extra: str):
     root, base, data = setup
-    reader_train.main([
+    reader_train.main([*extra,
         "--train-file", str(data), "--overlap-file", str(root / "none.json"), "--base", str(base),
         "--out", str(root / "out"), "--checkpoints", str(root / "ckpt"), "--checkpoint-every", "1",
         "--max-examples", str(budget), "--batch-size", "2", "--heldout-fraction", "0.2",
@@ -121,6 +121,16 @@ def test_train_resume_extend_and_export(setup):
 
     state = run(setup, 40)  # past the 30 training questions: a second, reshuffled epoch
     assert state["step"] == 20 and state["budgets"] == [8, 16, 40]
+    trained = {k: v.clone() for k, v in state["model"].items()}
+
+    # Exporting the checkpoint as it stands trains nothing and re-chooses the threshold.
+    state = run(setup, 40, 2, "--export-checkpoint")
+    assert state["step"] == 20 and all(torch.equal(trained[k], v) for k, v in state["model"].items())
+    config = json.loads((root / "out" / "reader_config.json").read_text())
+    assert config["heldout"]["n"] == 2 and config["heldout"]["step"] == 20
+    with pytest.raises(SystemExit, match="another recipe"):
+        run(setup, 40, 2, "--export-checkpoint", "--seed", "7")
+    run(setup, 40)
 
     config = json.loads((root / "out" / "reader_config.json").read_text())
     assert config["recipe"]["max_examples"] == 40 and config["heldout"]["n"] == 6

@@ -277,6 +277,15 @@ def choose_threshold(rows) -> dict:
     }
 
 
+def recipe_changes(state: dict, recipe: Recipe, ckpt_file: Path) -> set[str]:
+    """The recipe fields that differ from the checkpoint's; only those in RESUMABLE_CHANGES may."""
+    changed = {k for k, v in asdict(recipe).items() if state["recipe"].get(k) != v}
+    if changed - RESUMABLE_CHANGES:
+        raise SystemExit(f"{ckpt_file} was written with another recipe ({', '.join(sorted(changed))} differ); "
+                         "use another --checkpoints folder")
+    return changed
+
+
 def train(args) -> None:
     import torch
     from tqdm.auto import tqdm
@@ -303,6 +312,18 @@ def train(args) -> None:
     train_ex = example_sequence(train_ex, budgets[-1], recipe.seed)
     held_eval = heldout_order(held_ex, recipe.seed)[: recipe.heldout_eval_questions or None]
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
+    if args.export_checkpoint:
+        # Ship the weights as they are now (e.g. to test the product while training goes on).
+        if state is None:
+            raise SystemExit(f"no checkpoint to export in {ckpt_dir}")
+        recipe_changes(state, recipe, ckpt_file)
+        model = AutoModelForQuestionAnswering.from_pretrained(base)
+        model.load_state_dict(state["model"])
+        model = model.cpu().float()
+        heldout = score_heldout(model, tokenizer, held_eval, recipe)
+        print(f"held-out score ({len(held_eval)} questions): {json.dumps(heldout)}")
+        export(model, tokenizer, recipe, {**heldout, "step": state["step"]}, Path(args.out), base)
+        return
     t0 = time.time()
     features, batches = plan_batches(train_ex, budgets, tokenizer, recipe)
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
@@ -320,10 +341,7 @@ def train(args) -> None:
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_fraction * total_steps), total_steps)
     step = 0
     if state is not None:
-        changed = {k for k, v in asdict(recipe).items() if state["recipe"].get(k) != v}
-        if changed - RESUMABLE_CHANGES:
-            raise SystemExit(f"{ckpt_file} was written with another recipe ({', '.join(sorted(changed))} differ); "
-                             "use another --checkpoints folder")
+        changed = recipe_changes(state, recipe, ckpt_file)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
@@ -342,12 +360,6 @@ def train(args) -> None:
         print(f"resumed from step {step}/{total_steps}")
         del state
 
-    if args.export_checkpoint:
-        # Ship the weights as they are now (e.g. to test the product while training goes on).
-        model = model.cpu().float()
-        heldout = score_heldout(model, tokenizer, held_eval, recipe)
-        export(model, tokenizer, recipe, {**heldout, "step": step}, Path(args.out), base)
-        return
     use_bf16 = recipe.bf16 and (device.type == "cuda" or _cpu_has_bf16())
     model.train()
     elapsed = 0.0
