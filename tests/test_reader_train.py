@@ -46,13 +46,15 @@ def setup(tmp_path_factory):
     return root, build_tiny_qa_model(root / "base"), tiny_squad(root / "train.json")
 
 
-def run(setup, budget: int, heldout_questions: int = 6, *extra: str):
+def run(setup, budget: int, *extra: str):
+    """Train (or resume) with the tiny recipe; `extra` flags come last, so they override it."""
     root, base, data = setup
-    reader_train.main([*extra,
+    reader_train.main([
         "--train-file", str(data), "--overlap-file", str(root / "none.json"), "--base", str(base),
         "--out", str(root / "out"), "--checkpoints", str(root / "ckpt"), "--checkpoint-every", "1",
         "--max-examples", str(budget), "--batch-size", "2", "--heldout-fraction", "0.2",
-        "--heldout-eval-questions", str(heldout_questions), "--threads", "1", "--max-seq-tokens", "64", "--stride-tokens", "16",
+        "--heldout-eval-questions", "6", "--threads", "1", "--max-seq-tokens", "64", "--stride-tokens", "16",
+        *extra,
     ])
     return torch.load(root / "ckpt" / "last.pt", weights_only=False)
 
@@ -105,7 +107,7 @@ def test_train_resume_extend_and_export(setup):
 
     # Nothing left to train: the same checkpoint, exported again, with its threshold chosen on fewer
     # held-out questions (a change that does not touch the weights, so resuming allows it).
-    state = run(setup, 8, heldout_questions=3)
+    state = run(setup, 8, "--heldout-eval-questions", "3")
     assert state["step"] == 4
     assert json.loads((root / "out" / "reader_config.json").read_text())["heldout"]["n"] == 3
     assert all(torch.equal(first_weights[k], v) for k, v in state["model"].items())
@@ -123,15 +125,6 @@ def test_train_resume_extend_and_export(setup):
     assert state["step"] == 20 and state["budgets"] == [8, 16, 40]
     trained = {k: v.clone() for k, v in state["model"].items()}
 
-    # Exporting the checkpoint as it stands trains nothing and re-chooses the threshold.
-    state = run(setup, 40, 2, "--export-checkpoint")
-    assert state["step"] == 20 and all(torch.equal(trained[k], v) for k, v in state["model"].items())
-    config = json.loads((root / "out" / "reader_config.json").read_text())
-    assert config["heldout"]["n"] == 2 and config["heldout"]["step"] == 20
-    with pytest.raises(SystemExit, match="another recipe"):
-        run(setup, 40, 2, "--export-checkpoint", "--seed", "7")
-    run(setup, 40)
-
     config = json.loads((root / "out" / "reader_config.json").read_text())
     assert config["recipe"]["max_examples"] == 40 and config["heldout"]["n"] == 6
     assert (root / "out" / "model.safetensors").exists()
@@ -144,3 +137,11 @@ def test_train_resume_extend_and_export(setup):
     reading = reader.read("When was the river0 founded?", [passage])[0]
     # A tiny random model may say anything, but always as a slice (the threshold is the assistant's).
     assert reading.span is not None and 0 <= reading.span.char_start < reading.span.char_end <= len(passage)
+
+    # Exporting the checkpoint as it stands trains nothing and re-chooses the threshold.
+    state = run(setup, 40, "--heldout-eval-questions", "2", "--export-checkpoint")
+    assert state["step"] == 20 and all(torch.equal(trained[k], v) for k, v in state["model"].items())
+    config = json.loads((root / "out" / "reader_config.json").read_text())
+    assert config["heldout"]["n"] == 2 and config["heldout"]["step"] == 20
+    with pytest.raises(SystemExit, match="another recipe"):
+        run(setup, 40, "--export-checkpoint", "--seed", "7")
