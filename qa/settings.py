@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -9,6 +10,17 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "putin-hosts-assad-in-sochi.txt"
 SHIPPED_READER = PACKAGE_DIR / "reader" / "weights"
+
+
+def bundled_index_key(article: Path = BUNDLED_ARTICLE) -> str:
+    """A short key for the bundled article's cached index: its path and its text.
+
+    The cache folder is shared by every checkout and install on a machine; keying it by path keeps
+    each one's citations pointing at its own file, and keying it by text rebuilds the index when a
+    new release changes the article.
+    """
+    digest = hashlib.sha256(str(Path(article).resolve()).encode() + b"\0" + Path(article).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def default_cache_dir() -> Path:
@@ -44,4 +56,4 @@ class Settings:
 
     @property
     def bundled_index_dir(self) -> Path:
-        return self.cache_dir / "bundled-index"
+        return self.cache_dir / f"bundled-index-{bundled_index_key()}"

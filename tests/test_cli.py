@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUNDLED, SAMPLES
+from qa.settings import BUNDLED_ARTICLE
 
 QA = Path(sys.executable).parent / "qa"
 pytestmark = pytest.mark.skipif(not QA.exists(), reason="the qa console script is not installed (pip install -e .)")
@@ -76,11 +77,12 @@ def test_bundled_article_answers_by_default(env):
     proc = qa(env, "ask", "Where will the UN talks resume?", "--json")
     result = json.loads(proc.stdout)
     assert result["found"] and "Geneva" in result["answer"]
-    manifest_dir = Path(env["NEWSQA_CACHE"]) / "bundled-index"
+    (manifest_dir,) = Path(env["NEWSQA_CACHE"]).glob("bundled-index-*")
     article = json.loads((manifest_dir / "articles.jsonl").read_text().splitlines()[0])
     c = result["citation"]
     assert article["text"][c["start"]:c["end"]] == result["answer"]
     assert c["title"] == "Putin Hosts Surprise Syrian Talks With Assad In Sochi"
+    assert c["source"] == str(BUNDLED_ARTICLE)  # this checkout's file, not another's cached index
 
 
 @pytest.mark.parametrize("question,fragment", [("", "empty"), ("   \t ", "empty"), ("why " * 25_000, "100,000 characters")])
