@@ -22,7 +22,7 @@ from index.load import LoadReport, article_from_text, load_paths
 from index.store import PassageIndex, write_lock
 from index.types import Article, Passage
 from qa.errors import BadArticleError, BadQuestionError, IndexFormatError, IndexNotFoundError, QAError
-from qa.followup import resolve_followup, retrieval_query
+from qa.followup import name_as_written, resolve_followup, retrieval_query
 from qa.reader.model import PassageReading, TransformersReader
 from qa.retrieve import retrieve
 from qa.settings import BUNDLED_ARTICLE, Settings
@@ -162,12 +162,15 @@ class Assistant:
         """Answer from the indexed articles, or return found=False when they do not say."""
         question = self.check_question(question)
         turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
-        resolved = resolve_followup(question, turns)
+        resolved = resolve_followup(question, turns, self._name_as_written)
         query = retrieval_query(question, resolved, turns)
         with self._lock:  # reentrant: retrieval and reading see the same index snapshot
             hits = self._retrieve(query, top_k)
             readings = self.reader.read(resolved, [h.text for h in hits]) if hits else []
         return self._answer(question, resolved, hits, readings, query)
+
+    def _name_as_written(self, name: str) -> str:
+        return name_as_written(name, (article.text for article in self.index.articles.values()))
 
     def read(self, question: str, passages: Sequence[Passage]) -> AskResult:
         """Read exactly these passages, no retrieval (the evaluation's oracle mode)."""

@@ -5,8 +5,8 @@ Two patterns cover most follow-ups in a chat about an article:
   question word replaced ("Where will the UN talks resume?" + "When?" -> "When will the UN
   talks resume?");
 - a pronoun pointing back ("When was his first trip...?" after "Who did Putin meet?"): the
-  pronoun is replaced by the previous answer when that answer is a name, else by the
-  previous question's subject words are added for retrieval.
+  pronoun is replaced by the previous answer when that answer is a name, in the form the
+  articles use after first mention ("Assad's" for "Bashar al-Assad", see `name_as_written`).
 What this leaves out: real coreference resolution; anything it cannot resolve is passed on
 unchanged, with the previous turn's words appended for retrieval only (see `retrieval_query`).
 """
@@ -14,6 +14,7 @@ unchanged, with the previous turn's words appended for retrieval only (see `retr
 from __future__ import annotations
 
 import re
+from typing import Callable, Iterable
 
 from qa.types import Turn
 
@@ -38,8 +39,37 @@ def _looks_like_name(answer: str | None) -> bool:
         and any(w[0].isupper() for w in words)
 
 
-def resolve_followup(question: str, history: list[Turn] | None) -> str:
-    """The question rewritten to stand alone, or unchanged when it already does (or cannot be resolved)."""
+def name_as_written(name: str, texts: Iterable[str]) -> str:
+    """The short form of a name when the articles use it on its own more often than the full name.
+
+    News style names a person in full once ("Bashar al-Assad") and by surname after that ("Assad").
+    A question worded the way the passages are matches them better, in retrieval and in the reader:
+    asked "When was Bashar al-Assad's first trip to Russia during the war?", the shipped reader
+    declines; asked with "Assad's", it quotes the answer. Names whose last word is not used alone
+    ("Islamic State", or a person named in full every time) keep their full form.
+    """
+    words = name.split()
+    if len(words) < 2:
+        return name
+    short = re.sub(r"^[a-z]{1,3}-", "", words[-1])  # "al-Assad" -> "Assad"
+    if not short[:1].isupper():
+        return name
+    full_pattern = re.compile(rf"\b{re.escape(name)}\b")
+    short_pattern = re.compile(rf"\b{re.escape(short)}\b")
+    full = alone = 0
+    for text in texts:
+        n_full = len(full_pattern.findall(text))
+        full += n_full
+        alone += len(short_pattern.findall(text)) - n_full
+    return short if alone > full else name
+
+
+def resolve_followup(question: str, history: list[Turn] | None,
+                     name_form: Callable[[str], str] | None = None) -> str:
+    """The question rewritten to stand alone, or unchanged when it already does (or cannot be resolved).
+
+    `name_form` turns a previous answer that is a name into the form to write it in (see `name_as_written`).
+    """
     if not history:
         return question
     previous = history[-1]
@@ -51,6 +81,8 @@ def resolve_followup(question: str, history: list[Turn] | None) -> str:
     if _PRONOUN.search(question) and _looks_like_name(previous.answer) and \
             previous.question.strip().lower().startswith(("who ", "whom ")):
         name = previous.answer.strip()
+        if name_form is not None:
+            name = name_form(name)
 
         def substitute(match: re.Match) -> str:
             word = match.group(1).lower()

@@ -1,6 +1,6 @@
 """Follow-up questions are rewritten to stand alone from the conversation so far."""
 
-from qa.followup import is_followup, resolve_followup, retrieval_query
+from qa.followup import is_followup, name_as_written, resolve_followup, retrieval_query
 from qa.types import Turn
 
 
@@ -40,3 +40,24 @@ def test_unresolved_followup_searches_with_the_previous_turn():
 def test_no_answer_previous_turn_does_not_break_resolution():
     history = [Turn("Who won the election?", None)]
     assert resolve_followup("When was he born?", history) == "When was he born?"
+
+
+ARTICLE = ("Syrian President Bashar al-Assad met Putin in Sochi. Assad thanked him. It was Assad's second visit. "
+           "Iranian President Hassan Rohani declared the end of Islamic State. State media carried it.")
+
+
+def test_a_name_is_written_the_way_the_articles_use_it_after_first_mention():
+    assert name_as_written("Bashar al-Assad", [ARTICLE]) == "Assad"  # 1 full mention, 2 by surname alone
+    assert name_as_written("Syrian President Bashar al-Assad", [ARTICLE]) == "Assad"
+    assert name_as_written("Hassan Rohani", [ARTICLE]) == "Hassan Rohani"  # never by surname alone
+    assert name_as_written("Islamic State", [ARTICLE]) == "Islamic State"  # one "State" alone against one in full
+    assert name_as_written("Assad", [ARTICLE]) == "Assad"
+    assert name_as_written("the rebels", [ARTICLE]) == "the rebels"
+    assert name_as_written("Bashar al-Assad", []) == "Bashar al-Assad"  # nothing to go by: the full name
+
+
+def test_pronoun_follow_up_uses_the_name_form_it_is_given():
+    history = [Turn("Who did Putin meet in Sochi?", "Bashar al-Assad")]
+    resolved = resolve_followup("When was his first trip to Russia?", history,
+                                lambda name: name_as_written(name, [ARTICLE]))
+    assert resolved == "When was Assad's first trip to Russia?"

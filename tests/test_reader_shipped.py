@@ -51,13 +51,12 @@ def test_known_error_the_summit_date(bundled_assistant):
     assert result.found and "November 22" in result.answer
 
 
-@pytest.mark.xfail(strict=True, reason="known error (model card): the follow-up is rewritten with the full name "
-                   "'Bashar al-Assad', whose 'Bashar' draws the first paragraph ahead of the one with the answer, "
-                   "and the answer's margin no longer clears the threshold after the rank prior")
-def test_known_error_follow_up_with_the_full_name(bundled_assistant):
+def test_follow_up_after_a_full_name_is_asked_with_the_surname_the_article_uses(bundled_assistant):
     first = bundled_assistant.ask("Who did Putin meet in Sochi?")
+    assert first.answer == "Bashar al-Assad"
     result = bundled_assistant.ask("When was his first trip to Russia during the war?",
                                    history=[Turn("Who did Putin meet in Sochi?", first.answer)])
+    assert result.resolved_question == "When was Assad's first trip to Russia during the war?"
     assert result.found and "October 2015" in result.answer
 
 
