@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "putin-hosts-assad-in-sochi.txt"
 SHIPPED_READER = PACKAGE_DIR / "reader" / "weights"
 
 
-def bundled_index_key(article: Path = BUNDLED_ARTICLE) -> str:
+def bundled_index_key(article: Path) -> str:
     """A short key for the bundled article's cached index: its path and its text.
 
     The cache folder is shared by every checkout and install on a machine; keying it by path keeps
@@ -21,6 +22,12 @@ def bundled_index_key(article: Path = BUNDLED_ARTICLE) -> str:
     """
     digest = hashlib.sha256(str(Path(article).resolve()).encode() + b"\0" + Path(article).read_bytes())
     return digest.hexdigest()[:12]
+
+
+@functools.cache
+def _shipped_bundled_index_key() -> str:
+    # Once per process: `bundled_index_dir` is read on every question, and the shipped file does not change under it.
+    return bundled_index_key(BUNDLED_ARTICLE)
 
 
 def default_cache_dir() -> Path:
@@ -56,4 +63,4 @@ class Settings:
 
     @property
     def bundled_index_dir(self) -> Path:
-        return self.cache_dir / f"bundled-index-{bundled_index_key()}"
+        return self.cache_dir / f"bundled-index-{_shipped_bundled_index_key()}"
