@@ -20,8 +20,8 @@ import numpy as np
 from qa.metrics import best_over_golds, f1
 from qa.reader.decode import best_spans
 from qa.reader.model import TransformersReader
-from qa.reader.train import (DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, heldout_order, load_examples, overlap_ids,
-                             split_by_article)
+from qa.reader.train import (DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, choose_threshold, heldout_order, load_examples,
+                             overlap_ids, split_by_article)
 from qa.settings import SHIPPED_READER
 
 
@@ -63,13 +63,13 @@ def read_features(reader: TransformersReader, question: str, context: str):
     return scalars, vectors, context[best.char_start:best.char_end]
 
 
-def f1_with_threshold(score, tr, te, gain, has, span_f1) -> float:
-    """Choose the threshold on the training articles, then sum F1 over the test article."""
-    order = np.argsort(-score[tr])
-    cum = np.cumsum(gain[tr][order])
-    k = int(np.argmax(cum))
-    t = score[tr][order][k] if cum[k] > 0 else np.inf
-    answered = score[te] >= t
+def f1_with_threshold(score, tr, te, has, span_f1) -> float:
+    """Choose the threshold on the training articles as the shipped reader's is chosen, then sum F1 over the test article."""
+    # choose_threshold's rows: (score, F1 if answered, EM if answered, F1 if declined, EM if declined, answerable);
+    # it chooses on F1 alone, so EM is left at 0 here.
+    rows = [(score[i], span_f1[i], 0.0, float(not has[i]), 0.0, bool(has[i])) for i in tr]
+    t = choose_threshold(rows)["threshold"]
+    answered = score[te] > t
     return float(np.where(answered, np.where(has[te], span_f1[te], 0), (~has[te]).astype(float)).sum())
 
 
@@ -109,16 +109,16 @@ def main() -> None:
     def cross_validated(make, X, y, proba: bool) -> float:
         total = 0.0
         for tr, te in LeaveOneGroupOut().split(X, y, articles):
-            score = np.full(len(y), np.nan)
             if make is None:
                 score = X[:, 0]
             else:
+                score = np.empty(len(y))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model = make().fit(X[tr], y[tr])
                 predict = (lambda Z: model.predict_proba(Z)[:, 1]) if proba else model.predict
                 score[tr], score[te] = predict(X[tr]), predict(X[te])
-            total += f1_with_threshold(score, tr, te, gain, has, span_f1)
+            total += f1_with_threshold(score, tr, te, has, span_f1)
         return 100 * total / len(y)
 
     rules = [
