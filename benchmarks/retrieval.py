@@ -40,7 +40,7 @@ def main() -> None:
     started = time.perf_counter()
     assistant = Assistant.build(list(gold.articles), folder, settings, progress=True)
     build_s = time.perf_counter() - started
-    n_passages = len(assistant.index.passages)
+    n_passages = assistant.store.counts()[1]
 
     questions = [q for c in gold.conversations for q in c.turns if q.answers]
     sample = random.Random(args.seed).sample(questions, min(args.questions, len(questions)))

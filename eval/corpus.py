@@ -45,12 +45,12 @@ def open_assistant(gold_set: GoldSet, index_dir: Path | None, settings: Settings
 
 def _open_squad_corpus(assistant_class, gold_set: GoldSet, settings: Settings, progress: bool, parts: dict):
     corpus_dir = squad_corpus_dir(gold_set, settings)
-    if (corpus_dir / "manifest.json").exists():
+    if (corpus_dir / "index.sqlite").exists():
         try:
             return assistant_class.load(corpus_dir, settings, **parts)
         except (IndexFormatError, EmbedderMismatchError) as e:
             log.warning("rebuilding the cached corpus index %s: %s", corpus_dir, e)
     corpus_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("indexing %d articles of %s into %s", len(gold_set.articles), gold_set.path, corpus_dir)
-    # build replaces whatever is in the folder, so a stale or half-written cache needs no clean-up here
+    # build makes the folder hold exactly these articles: a half-built cache continues where it stopped
     return assistant_class.build(list(gold_set.articles), corpus_dir, settings, progress=progress, **parts)

@@ -3,7 +3,7 @@
 Accepted formats, one record per line for JSON lines:
   {"id": ..., "question": ..., "answers": [...], "article_id"?: ..., "paragraph"?: ...}
   {"id": ..., "turns": [{"question": ..., "answers": [...]}, ...]}
-and SQuAD v1.1 / v2.0 JSON files (read through `index.load`). Empty `answers` means the articles
+and SQuAD v1.1 / v2.0 JSON files (read through `qa.load_squad`). Empty `answers` means the articles
 do not answer the question. A single question is a conversation of one turn, so the runner has
 one loop. What this leaves out: asking, scoring, and checking that answers occur in any article.
 """
@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.types import Article
+from qa.types import Article
 from qa.errors import QAError
 
 
@@ -102,7 +102,7 @@ def _looks_like_squad(text: str) -> bool:
 
 
 def _load_squad_gold(path: Path, sha256: str) -> GoldSet:
-    from index.load import load_squad
+    from qa import load_squad
 
     articles, squad_questions = load_squad(path)
     conversations = tuple(

@@ -1,41 +1,99 @@
-"""The on-disk index: articles, passages, FAISS vectors and BM25, saved as one versioned folder.
+"""The on-disk index (format 2): records in SQLite, vectors in FAISS segments, BM25 in tantivy.
 
 Layout of an index folder:
-    manifest.json      format version, embedder name and dimension, metric, counts, file checksums
-    articles.jsonl     one Article per line (the cleaned text every offset points into)
-    passages.jsonl     one passage per line: article_id, index, start, end (text is derived)
-    vectors.faiss      IndexFlatIP over L2-normalised vectors, row i = passage i
-    bm25/              bm25s files
+    index.sqlite       articles, passages, the list of live vector segments, tombstones, meta
+    vectors/           immutable segments: seg-<batch>.npy (+ .ids.npy, + .ivf.faiss when large)
+    bm25/              tantivy's index
+    .write.lock        one writer at a time (readers never wait)
 
-Saving writes a sibling temporary folder and swaps it in with renames, under a lock file, so
-a crash (even kill -9) leaves the previous index or the new one, never half of each. Loading
-verifies the format version, the embedder and every file's checksum, and says how to rebuild.
+A write happens in this order, so that a crash at any point leaves the old state or the new:
+    1. reserve a batch number and passage ids in the database, with a `pending` row (committed);
+    2. write the new vector segment and the new BM25 documents (invisible: nothing refers to them);
+    3. one database transaction inserts the articles and passages, lists the segment, tombstones
+       what was removed or replaced, and deletes the `pending` row.
+The next writer undoes any write whose `pending` row is still there. Readers see only what the
+database lists: a BM25 or vector hit whose passage is not in the database is dropped.
+
+Adding writes only the new data; removing is a tombstone; compaction (automatic when small
+segments pile up, or `qa index compact`) rewrites the live vectors as one segment, with an
+approximate index once the collection is large enough for it to pay.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
+import logging
 import os
+import re
 import shutil
-import time
-from dataclasses import asdict
+import sqlite3
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable, Protocol
 
 import numpy as np
 
-from index.embed import Embedder
+from index import records
+from index.errors import EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from index.sparse import SparseIndex
 from index.split import split_article
 from index.types import Article, Passage
-from index.errors import EmbedderMismatchError, IndexFormatError, IndexNotFoundError
+from index.vectors import APPROXIMATE_MIN_VECTORS, Segment, remove_segment, search_segments, write_segment
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METRIC = "inner_product"
-_DATA_FILES = ("articles.jsonl", "passages.jsonl", "vectors.faiss")
+VECTORS = "vectors"
+BM25 = "bm25"
+WRITE_LOCK = ".write.lock"
+# Merge the small segments once there are more than this many (each costs a search per question);
+# rebuild everything once tombstones are this share of the vectors.
+MAX_SMALL_SEGMENTS = 8
+MAX_TOMBSTONE_SHARE = 0.2
+# Articles embedded and committed per batch: an interrupted long build keeps what was committed.
+COMMIT_EVERY_PASSAGES = 2048
+
+log = logging.getLogger(__name__)
+
+
+class PassageStore(Protocol):
+    """What retrieval and the assistant need from an index; `IndexStore` is the one we ship."""
+
+    embedder_name: str
+    dim: int
+
+    def refresh(self) -> bool: ...
+    def dense_search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def sparse_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def passages_by_id(self, pids: Iterable[int]) -> dict[int, tuple[Passage, str, str]]: ...
+    def passages_of(self, article_id: str) -> list[Passage]: ...
+    def articles(self, ids: list[str] | None = None) -> list[Article]: ...
+    def article_infos(self) -> list[dict]: ...
+    def counts(self) -> tuple[int, int]: ...
+
+
+def upgrade_hint(folder: Path) -> str:
+    return f"upgrade it with: qa index upgrade --index {folder}"
+
+
+def rebuild_hint(folder: Path) -> str:
+    return f"rebuild it with: qa index build PATH... --index {folder}"
+
+
+def is_index(folder: Path) -> bool:
+    return (Path(folder) / records.DATABASE).is_file()
+
+
+@dataclass
+class AddResult:
+    added: list[Article] = field(default_factory=list)
+    replaced: list[Article] = field(default_factory=list)  # older versions that `added` replaced
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _package_version() -> str:
@@ -47,215 +105,362 @@ def _package_version() -> str:
         return "0+source"
 
 
-def rebuild_hint(folder: Path) -> str:
-    return f"rebuild it with: qa index build PATH... --index {folder}"
+def _is_url(source: str) -> bool:
+    return bool(re.match(r"https?://", source or ""))
 
 
-class PassageIndex:
-    """Articles, their passages, and the dense and sparse indexes over the passages, in memory."""
+class IndexStore:
+    """An index folder, open for searching; writes take the folder's write lock."""
 
-    def __init__(self, embedder_name: str, dim: int, articles: list[Article], passages: list[Passage],
-                 vectors, sparse: SparseIndex | None, created_at: str):
-        self.embedder_name = embedder_name
-        self.dim = dim
-        self.articles = {a.id: a for a in articles}
-        self.passages = passages
-        self.vectors = vectors  # faiss.IndexFlatIP
-        self.sparse = sparse
-        self.created_at = created_at
-        self._by_article: dict[str, list[Passage]] = {}
-        for p in passages:
-            self._by_article.setdefault(p.article_id, []).append(p)
+    def __init__(self, folder: Path, db: sqlite3.Connection, meta: dict[str, str]):
+        self.folder = Path(folder)
+        self._db = db
+        self.embedder_name = meta["embedding_model"]
+        self.dim = int(meta["embedding_dim"])
+        self.created_at = meta.get("created_at", "")
+        self._lock = threading.RLock()  # one connection, shared by the threads of a server
+        self._sparse: SparseIndex | None = None
+        self._segments: list[Segment] = []
+        self._tombstones = np.zeros(0, dtype=np.int64)
+        self._data_version: int | None = None
+        self._load_snapshot()
 
-    # ---- building -------------------------------------------------------------------------
+    # ---- opening --------------------------------------------------------------------------
     @classmethod
-    def empty(cls, embedder: Embedder) -> "PassageIndex":
-        import faiss
+    def open(cls, folder: Path, embedder_name: str) -> "IndexStore":
+        folder = Path(folder)
+        if not is_index(folder):
+            if (folder / "manifest.json").is_file():
+                raise IndexFormatError(f"{folder} is an index of format 1, which this version no longer reads; "
+                                       f"{upgrade_hint(folder)}")
+            if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+                raise IndexFormatError(f"{folder} is not an index; {rebuild_hint(folder)}")
+            raise IndexNotFoundError(f"no index at {folder}; build one with: qa index build PATH... --index {folder}")
+        try:
+            db = records.connect(folder)
+            meta = records.read_meta(db)
+        except sqlite3.DatabaseError as e:
+            raise IndexFormatError(f"{folder} cannot be read ({e}); {rebuild_hint(folder)}") from e
+        if meta.get("format_version") != str(FORMAT_VERSION):
+            raise IndexFormatError(f"{folder} has index format {meta.get('format_version')!r}, this version "
+                                   f"reads {FORMAT_VERSION}; {rebuild_hint(folder)}")
+        if meta.get("embedding_model") != embedder_name:
+            raise EmbedderMismatchError(
+                f"{folder} was built with the embedder {meta.get('embedding_model')!r}, "
+                f"but {embedder_name!r} is configured; {rebuild_hint(folder)}")
+        store = cls(folder, db, meta)
+        store._recover_if_idle()
+        return store
 
-        return cls(embedder.name, embedder.dim, [], [], faiss.IndexFlatIP(embedder.dim), None,
-                   datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    @classmethod
+    def create(cls, folder: Path, embedder_name: str, dim: int) -> "IndexStore":
+        """A new, empty index in `folder` (which must be missing or empty)."""
+        folder = Path(folder)
+        if folder.exists() and any(p.name != WRITE_LOCK for p in folder.iterdir()):
+            raise IndexFormatError(f"{folder} is not empty; refusing to create an index there")
+        folder.mkdir(parents=True, exist_ok=True)
+        with write_lock(folder):
+            tmp = folder / f"{records.DATABASE}.tmp-{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            db = sqlite3.connect(tmp, isolation_level=None)
+            records.initialise(db, {
+                "format_version": FORMAT_VERSION, "embedding_model": embedder_name, "embedding_dim": dim,
+                "metric": METRIC, "created_at": _now(), "package_version": _package_version(),
+                "next_pid": 0, "next_batch": 1})
+            db.close()
+            (folder / VECTORS).mkdir(exist_ok=True)
+            SparseIndex(folder / BM25)
+            os.replace(tmp, folder / records.DATABASE)  # the index exists from this rename on, whole
+        return cls.open(folder, embedder_name)
 
-    def add_articles(self, articles: list[Article], embedder: Embedder, progress: bool = False) -> list[Article]:
-        """Add the articles not already indexed (by id); returns those added."""
-        new, seen = [], set(self.articles)
-        for article in articles:
-            if article.id not in seen:
-                seen.add(article.id)
-                new.append(article)
-        passages = [p for article in new for p in split_article(article)]
-        if passages:
-            vectors = embedder.embed([p.text for p in passages], progress=progress)
-            self.vectors.add(vectors)
-        for article in new:
-            self.articles[article.id] = article
-        for p in passages:
-            self._by_article.setdefault(p.article_id, []).append(p)
-        self.passages.extend(passages)
-        if new:
-            self.sparse = SparseIndex.build([p.text for p in self.passages])
-        return new
+    # ---- reading --------------------------------------------------------------------------
+    def _load_snapshot(self) -> None:
+        """Open the segments the database lists, with its tombstones (retry if a compaction races)."""
+        for attempt in range(20):
+            with self._lock, records.transaction(self._db, write=False):
+                version = self._db.execute("PRAGMA data_version").fetchone()[0]
+                names = [row[0] for row in self._db.execute("SELECT name FROM segments ORDER BY name")]
+                tombstones = np.array([row[0] for row in self._db.execute("SELECT pid FROM tombstones")],
+                                      dtype=np.int64)
+            try:
+                opened = {s.name: s for s in self._segments}
+                segments = [opened.get(name) or Segment.open(self.folder / VECTORS, name) for name in names]
+            except (OSError, ValueError, RuntimeError):
+                if attempt == 19:
+                    raise
+                continue  # a compaction removed a segment after we read the list: read it again
+            if self._sparse is None:
+                self._sparse = SparseIndex(self.folder / BM25)
+            else:
+                self._sparse.reload()
+            self._segments, self._tombstones, self._data_version = segments, np.sort(tombstones), version
+            return
 
-    def passages_of(self, article_id: str) -> list[Passage]:
-        return list(self._by_article.get(article_id, []))
+    def refresh(self) -> bool:
+        """Pick up what other processes committed since; True when something changed."""
+        with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version:
+                return False
+            self._load_snapshot()
+            return True
 
-    # ---- searching ------------------------------------------------------------------------
     def dense_search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, len(self.passages))
-        if k == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), k)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        with self._lock:
+            return search_segments(self._segments, query_vector, k, self._tombstones)
 
     def sparse_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.sparse is None:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return self.sparse.search(query, k)
+        with self._lock:
+            return self._sparse.search(query, k)
 
-    # ---- saving ---------------------------------------------------------------------------
-    def save(self, folder: Path) -> None:
-        """Write the whole index to `folder` atomically (temporary sibling folder, then rename)."""
-        import faiss
+    def passages_by_id(self, pids: Iterable[int]) -> dict[int, tuple[Passage, str, str]]:
+        with self._lock, records.transaction(self._db, write=False):
+            return records.passages_by_pid(self._db, pids)
 
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
-            for article in self.articles.values():
-                f.write(json.dumps(asdict(article), ensure_ascii=False) + "\n")
-        with open(tmp / "passages.jsonl", "w", encoding="utf-8") as f:
-            for p in self.passages:
-                f.write(json.dumps({"article_id": p.article_id, "index": p.index, "start": p.start, "end": p.end}) + "\n")
-        faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
-        if self.sparse is not None:
-            self.sparse.save(tmp / "bm25")
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "embedding_model": self.embedder_name,
-            "embedding_dim": self.dim,
-            "metric": METRIC,
-            "article_count": len(self.articles),
-            "passage_count": len(self.passages),
-            "created_at": self.created_at,
-            "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "package_version": _package_version(),
-            "checksums": _checksums(tmp),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        _fsync_tree(tmp)
-        _swap_in(tmp, folder)
+    def passages_of(self, article_id: str) -> list[Passage]:
+        with self._lock:
+            return records.passages_of(self._db, article_id)
 
-    # ---- loading --------------------------------------------------------------------------
-    @classmethod
-    def load(cls, folder: Path, embedder_name: str) -> "PassageIndex":
-        import faiss
+    def articles(self, ids: list[str] | None = None) -> list[Article]:
+        with self._lock:
+            return records.articles(self._db, ids)
 
-        folder = Path(folder)
-        _recover_interrupted_swap(folder)
-        if not folder.is_dir():
-            raise IndexNotFoundError(f"no index at {folder}; build one with: qa index build PATH... --index {folder}")
-        manifest_path = folder / "manifest.json"
-        if not manifest_path.exists():
-            raise IndexFormatError(f"{folder} is not an index (no manifest.json); {rebuild_hint(folder)}")
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise IndexFormatError(f"{folder}/manifest.json is corrupted; {rebuild_hint(folder)}") from e
-        if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-            version = manifest.get("format_version") if isinstance(manifest, dict) else None
-            raise IndexFormatError(f"{folder} has index format {version!r}, this version reads {FORMAT_VERSION}; "
-                                   f"{rebuild_hint(folder)}")
-        if manifest.get("embedding_model") != embedder_name:
-            raise EmbedderMismatchError(
-                f"{folder} was built with the embedder {manifest.get('embedding_model')!r}, "
-                f"but {embedder_name!r} is configured; {rebuild_hint(folder)}")
-        expected = manifest.get("checksums")
-        if not isinstance(expected, dict) or _checksums(folder) != expected:
-            raise IndexFormatError(f"{folder} is corrupted (its files do not match the manifest's checksums); "
-                                   f"{rebuild_hint(folder)}")
-        try:
-            articles = [Article(**json.loads(line)) for line in (folder / "articles.jsonl").open(encoding="utf-8")]
-            by_id = {a.id: a for a in articles}
-            passages = []
-            for line in (folder / "passages.jsonl").open(encoding="utf-8"):
-                row = json.loads(line)
-                text = by_id[row["article_id"]].text[row["start"]:row["end"]]
-                passages.append(Passage(row["article_id"], row["index"], row["start"], row["end"], text))
-            vectors = faiss.read_index(str(folder / "vectors.faiss"))
-            sparse = SparseIndex.load(folder / "bm25") if (folder / "bm25").is_dir() else None
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise IndexFormatError(f"{folder} cannot be read ({e}); {rebuild_hint(folder)}") from e
-        if vectors.ntotal != len(passages) or vectors.d != manifest.get("embedding_dim") or \
-                manifest.get("passage_count") != len(passages):
-            raise IndexFormatError(f"{folder} is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages); "
-                                   f"{rebuild_hint(folder)}")
-        return cls(manifest["embedding_model"], vectors.d, articles, passages, vectors, sparse,
-                   manifest.get("created_at", ""))
+    def article_infos(self) -> list[dict]:
+        with self._lock:
+            return records.article_infos(self._db)
 
+    def counts(self) -> tuple[int, int]:
+        """(articles, passages)."""
+        with self._lock, records.transaction(self._db, write=False):
+            return (self._db.execute("SELECT count(*) FROM articles").fetchone()[0],
+                    self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
 
-def read_manifest(folder: Path) -> dict:
-    path = Path(folder) / "manifest.json"
-    if not path.exists():
-        raise IndexNotFoundError(f"no index at {folder}")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise IndexFormatError(f"{folder}/manifest.json is corrupted; {rebuild_hint(Path(folder))}") from e
+    def describe(self) -> dict:
+        with self._lock:
+            meta = records.read_meta(self._db)
+            segments = list(self._db.execute("SELECT name, rows, approximate FROM segments ORDER BY name"))
+            tombstones = self._db.execute("SELECT count(*) FROM tombstones").fetchone()[0]
+        n_articles, n_passages = self.counts()
+        return {"path": str(self.folder), "format_version": FORMAT_VERSION,
+                "embedding_model": meta["embedding_model"], "embedding_dim": int(meta["embedding_dim"]),
+                "metric": meta["metric"], "article_count": n_articles, "passage_count": n_passages,
+                "created_at": meta["created_at"], "updated_at": meta.get("updated_at", meta["created_at"]),
+                "package_version": meta["package_version"],
+                "segments": [{"name": n, "vectors": r, "approximate": bool(a)} for n, r, a in segments],
+                "tombstones": tombstones}
+
+    # ---- writing --------------------------------------------------------------------------
+    def add_articles(self, articles: list[Article], embedder, progress: bool = False,
+                     commit_every: int = COMMIT_EVERY_PASSAGES) -> AddResult:
+        """Split, embed and commit the articles not indexed yet, in batches of about `commit_every`
+        passages; an article under the URL (or single-article file) of an indexed one replaces it."""
+        result = AddResult()
+        with self._lock:
+            known = {row[0] for row in self._db.execute("SELECT id FROM articles")}
+        unique: dict[str, Article] = {}
+        for article in articles:
+            if article.id not in known:
+                unique.setdefault(article.id, article)
+        per_source: dict[str, int] = {}
+        for article in articles:
+            per_source[article.source] = per_source.get(article.source, 0) + 1
+        split = [(article, split_article(article)) for article in unique.values()]
+        bar = _progress_bar(sum(len(ps) for _, ps in split)) if progress else None
+        batch: list[tuple[Article, list[Passage]]] = []
+        size = 0
+        for n, (article, passages) in enumerate(split, 1):
+            batch.append((article, passages))
+            size += len(passages)
+            if size >= commit_every or n == len(split):
+                all_passages = [p for _, ps in batch for p in ps]
+                vectors = embedder.embed([p.text for p in all_passages])
+                replace = {a.source for a, _ in batch if a.source and (_is_url(a.source) or per_source[a.source] == 1)}
+                part = self.add_embedded([a for a, _ in batch], all_passages, vectors, replace_sources=replace)
+                result.added.extend(part.added)
+                result.replaced.extend(part.replaced)
+                if bar is not None:
+                    bar.update(len(all_passages))
+                batch, size = [], 0
+        if bar is not None:
+            bar.close()
+        return result
+
+    def add_embedded(self, articles: list[Article], passages: list[Passage], vectors: np.ndarray,
+                     replace_sources: set[str] | None = None) -> AddResult:
+        """Commit articles with their passages and vectors (row i of `vectors` is passages[i]) as one write.
+
+        Articles already indexed (same id) are skipped; an indexed article whose source is in
+        `replace_sources` and that is not among these is replaced (removed in the same transaction).
+        """
+        if len(vectors) != len(passages):
+            raise ValueError(f"{len(vectors)} vectors for {len(passages)} passages")
+        result = AddResult()
+        with self._lock, write_lock(self.folder):
+            self._recover()
+            known = {row[0] for row in self._db.execute("SELECT id FROM articles")}
+            new = {a.id: a for a in articles if a.id not in known}
+            keep = [i for i, p in enumerate(passages) if p.article_id in new]
+            passages = [passages[i] for i in keep]
+            vectors = np.asarray(vectors, dtype=np.float32)[keep] if keep else np.zeros((0, self.dim), np.float32)
+            if not new:
+                return result
+            new_ids = set(new)
+            stale = [a for a in records.articles(self._db) if a.source in (replace_sources or set())
+                     and a.id not in new_ids and any(n.source == a.source for n in new.values())]
+            with records.transaction(self._db):
+                batch = records.next_counter(self._db, "next_batch", 1)
+                first_pid = records.next_counter(self._db, "next_pid", len(passages))
+                segment = f"seg-{batch:010d}"
+                self._db.execute("INSERT INTO pending VALUES (?, ?)", (batch, segment))
+            pids = np.arange(first_pid, first_pid + len(passages), dtype=np.int64)
+            if len(pids):
+                write_segment(self.folder / VECTORS, segment, vectors, pids)
+                self._sparse.add(pids, [p.text for p in passages], batch)
+            counts: dict[str, int] = {}
+            for p in passages:
+                counts[p.article_id] = counts.get(p.article_id, 0) + 1
+            with records.transaction(self._db):
+                removed_pids = records.delete_articles(self._db, [a.id for a in stale])
+                now = _now()
+                for article in new.values():
+                    records.insert_article(self._db, article, counts.get(article.id, 0), now)
+                records.insert_passages(self._db, pids, passages)
+                if len(pids):
+                    self._db.execute("INSERT INTO segments VALUES (?, ?, ?)",
+                                     (segment, len(pids), int(len(pids) >= APPROXIMATE_MIN_VECTORS)))
+                self._db.execute("DELETE FROM pending WHERE batch = ?", (batch,))
+                records.set_meta(self._db, updated_at=now)
+            self._sparse.delete_pids(removed_pids)
+            self._sparse.close_writer()
+            self._load_snapshot()
+            result.added, result.replaced = list(new.values()), stale
+            self._compact_if_due()
+        return result
+
+    def remove(self, keys: Iterable[str]) -> list[Article]:
+        """Remove the articles with these ids or sources (URL or file path); returns those removed."""
+        with self._lock, write_lock(self.folder):
+            self._recover()
+            found: dict[str, Article] = {}
+            for key in keys:
+                for article in records.articles(self._db):
+                    if key in (article.id, article.source):
+                        found[article.id] = article
+            if not found:
+                return []
+            with records.transaction(self._db):
+                pids = records.delete_articles(self._db, list(found))
+                records.set_meta(self._db, updated_at=_now())
+            self._sparse.delete_pids(pids)
+            self._sparse.close_writer()
+            self._load_snapshot()
+            self._compact_if_due()
+        return list(found.values())
+
+    def compact(self, full: bool = True) -> dict:
+        """Rewrite live vectors as one segment (full) or merge only the small ones; drop tombstones."""
+        with self._lock, write_lock(self.folder):
+            self._recover()
+            return self._compact(full)
+
+    def _compact_if_due(self) -> None:
+        small = [s for s in self._segments if not s.approximate]
+        total = sum(len(s.ids) for s in self._segments)
+        if total and len(self._tombstones) > MAX_TOMBSTONE_SHARE * total:
+            self._compact(full=True)
+        elif len(small) > MAX_SMALL_SEGMENTS:
+            self._compact(full=sum(len(s.ids) for s in small) >= APPROXIMATE_MIN_VECTORS)
+
+    def _compact(self, full: bool) -> dict:
+        chosen = self._segments if full else [s for s in self._segments if not s.approximate]
+        if not chosen:
+            return {"segments_merged": 0, "vectors": 0}
+        dead = self._tombstones
+        ids = np.concatenate([s.ids for s in chosen])
+        live = ~np.isin(ids, dead)
+        vectors = np.concatenate([np.asarray(s.vectors, dtype=np.float32) for s in chosen])[live]
+        ids = ids[live]
+        with records.transaction(self._db):
+            batch = records.next_counter(self._db, "next_batch", 1)
+            segment = f"seg-{batch:010d}"
+            self._db.execute("INSERT INTO pending VALUES (?, ?)", (batch, segment))
+        if len(ids):
+            write_segment(self.folder / VECTORS, segment, vectors, ids)
+        dropped = [s.name for s in chosen]
+        with records.transaction(self._db):
+            self._db.executemany("DELETE FROM segments WHERE name = ?", [(n,) for n in dropped])
+            if len(ids):
+                self._db.execute("INSERT INTO segments VALUES (?, ?, ?)",
+                                 (segment, len(ids), int(len(ids) >= APPROXIMATE_MIN_VECTORS)))
+            # a tombstone is needed while any segment still holds its vector
+            still = np.concatenate([s.ids for s in self._segments if s.name not in dropped] or [np.zeros(0, np.int64)])
+            cleared = [int(pid) for pid in dead if pid not in set(still.tolist())]
+            self._db.executemany("DELETE FROM tombstones WHERE pid = ?", [(pid,) for pid in cleared])
+            self._db.execute("DELETE FROM pending WHERE batch = ?", (batch,))
+        self._sparse.delete_pids(cleared)  # purges BM25 documents an interrupted remove left behind
+        self._sparse.close_writer()
+        self._load_snapshot()
+        for name in dropped:
+            remove_segment(self.folder / VECTORS, name)
+        return {"segments_merged": len(dropped), "vectors": int(len(ids)), "tombstones_cleared": len(cleared)}
+
+    def _recover_if_idle(self) -> None:
+        """A write that died left a `pending` row: undo it now if no writer is running."""
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
+                return
+            try:
+                with write_lock(self.folder, wait=False):
+                    self._recover()
+            except BlockingIOError:
+                return  # a live writer: its pending row is not an interrupted write
+            self._load_snapshot()
+
+    def _recover(self) -> None:
+        """Undo writes that died before their commit, and delete files no committed state uses."""
+        for batch, segment in list(self._db.execute("SELECT batch, segment FROM pending")):
+            log.info("undoing an interrupted write (batch %s)", batch)
+            self._sparse.delete_batch(batch)
+            remove_segment(self.folder / VECTORS, segment)
+            with records.transaction(self._db):
+                self._db.execute("DELETE FROM pending WHERE batch = ?", (batch,))
+        self._sparse.close_writer()
+        live = {row[0] for row in self._db.execute("SELECT name FROM segments")}
+        for path in (self.folder / VECTORS).glob("*"):
+            name = path.name.split(".")[0]
+            if name not in live or ".tmp-" in path.name:
+                path.unlink(missing_ok=True)
+        for path in self.folder.glob(f"{records.DATABASE}.tmp-*"):
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
 @contextlib.contextmanager
-def write_lock(folder: Path):
-    """One writer at a time per index folder (readers never wait: they see whole snapshots)."""
+def write_lock(folder: Path, wait: bool = True):
+    """One writer at a time per index folder; readers never wait. Released by the kernel on kill -9.
+
+    wait=False raises BlockingIOError when another process holds it."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(f".{folder.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / WRITE_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _checksums(folder: Path) -> dict[str, str]:
-    sums = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != "manifest.json":
-            sums[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return sums
+def remove_index(folder: Path) -> None:
+    """Delete an index folder (for `build`, which starts over)."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
+def _progress_bar(total: int):
+    if not total:
+        return None
+    from tqdm import tqdm
 
-
-def _backup_of(folder: Path) -> Path:
-    return folder.with_name(f".{folder.name}.previous")
-
-
-def _swap_in(tmp: Path, folder: Path) -> None:
-    backup = _backup_of(folder)
-    shutil.rmtree(backup, ignore_errors=True)
-    if folder.exists():
-        if not (folder / "manifest.json").exists() and any(folder.iterdir()):
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise IndexFormatError(f"{folder} exists and is not an index; refusing to replace it")
-        os.rename(folder, backup)
-    os.rename(tmp, folder)
-    shutil.rmtree(backup, ignore_errors=True)
-
-
-def _recover_interrupted_swap(folder: Path, wait_s: float = 2.0) -> None:
-    """Between the two renames of a save the folder is briefly missing: wait, then restore the backup."""
-    backup = _backup_of(folder)
-    deadline = time.monotonic() + wait_s
-    while not folder.exists() and backup.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not folder.exists() and backup.exists():
-        with write_lock(folder):
-            if not folder.exists() and backup.exists():
-                os.rename(backup, folder)
+    return tqdm(total=total, desc="embedding", unit="passage", dynamic_ncols=True)

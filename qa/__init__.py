@@ -3,9 +3,11 @@
 `from qa import Assistant` is the whole Python API; torch loads only when a model is used.
 """
 
+from index.load import load_paths, load_squad  # reading article files, for front ends and the evaluation
 from qa.assistant import Assistant
 from qa.errors import QAError
 from qa.settings import Settings
-from qa.types import AskResult, Citation, RetrievedPassage, Turn
+from qa.types import Article, AskResult, Citation, Passage, RetrievedPassage, Turn
 
-__all__ = ["Assistant", "AskResult", "Citation", "QAError", "RetrievedPassage", "Settings", "Turn"]
+__all__ = ["Article", "Assistant", "AskResult", "Citation", "Passage", "QAError", "RetrievedPassage", "Settings",
+           "Turn", "load_paths", "load_squad"]

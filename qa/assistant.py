@@ -15,28 +15,33 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from index.embed import Embedder, SentenceEmbedder
 from index.load import LoadReport, article_from_text, load_paths
-from index.store import PassageIndex, write_lock
+from index.store import AddResult, IndexStore, PassageStore, is_index, remove_index, write_lock
 from index.types import Article, Passage
-from qa.errors import BadArticleError, BadQuestionError, IndexFormatError, IndexNotFoundError, QAError
+from qa.errors import BadArticleError, BadQuestionError, IndexFormatError, IndexNotFoundError
 from qa.followup import name_as_written, resolve_followup, retrieval_query
-from qa.reader.model import PassageReading, TransformersReader
-from qa.retrieve import retrieve
+from qa.reader.model import RUNNERS, PassageReading, Reader, TransformersReader
+from qa.retrieve import Retriever, make_retriever, retrieve
 from qa.settings import BUNDLED_ARTICLE, Settings
 from qa.types import AskResult, Citation, RetrievedPassage, Turn
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, reader=None):
+    """Composes the parts that `Settings` names: embedder, store, retriever, reader."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+                 reader: Reader | None = None):
         self.settings = settings if settings is not None else Settings.from_env()
         self.embedder = embedder if embedder is not None else SentenceEmbedder()
-        self.reader = reader if reader is not None else TransformersReader(self.settings.reader_model)
-        self._index: PassageIndex | None = None
-        self._index_mtime: float | None = None
-        self._lock = threading.RLock()  # tokenizers and the index are not safe to share across threads
+        self.reader = reader if reader is not None else TransformersReader(
+            self.settings.reader_model, runner=RUNNERS[self.settings.reader_backend]())
+        self._store: IndexStore | None = None
+        self._lock = threading.RLock()  # tokenizers are not safe to share across threads
+        self.last_load_report: LoadReport | None = None
+        self.last_add_result: AddResult | None = None
 
     # ---- opening and building ---------------------------------------------------------------
     @property
@@ -50,94 +55,133 @@ class Assistant:
         if index_dir is not None:
             settings = settings.with_overrides(index_dir=Path(index_dir))
         assistant = cls(settings, **parts)
-        assistant._open_index()
+        _ = assistant.store
         return assistant
 
     @classmethod
     def build(cls, sources: Sequence[str | Path | Article], index_dir: str | Path,
               settings: Settings | None = None, progress: bool = False, **parts) -> "Assistant":
-        """A new index at `index_dir` from files, folders or Article objects (replacing what was there)."""
+        """An index at `index_dir` holding exactly these articles.
+
+        Articles already in the folder's index are kept (not embedded again) and the others are
+        removed, so running the same build again after an interruption continues where it stopped.
+        A folder holding an index of another format or embedder is replaced.
+        """
         settings = (settings if settings is not None else Settings.from_env()).with_overrides(index_dir=Path(index_dir))
         assistant = cls(settings, **parts)
         articles, report = _articles_from(sources)
+        assistant.last_load_report = report
         if not articles:
             reasons = "; ".join(f"{s}: {r}" for s, r in report.skipped) or "nothing given"
             raise BadArticleError(f"no articles to index ({reasons})")
-        with write_lock(assistant.index_dir):
-            index = PassageIndex.empty(assistant.embedder)
-            index.add_articles(articles, assistant.embedder, progress=progress)
-            index.save(assistant.index_dir)
-        assistant.last_load_report = report
-        assistant._open_index()
+        folder = assistant.index_dir
+        try:
+            store = IndexStore.open(folder, assistant.embedder.name)
+        except IndexNotFoundError:
+            store = IndexStore.create(folder, assistant.embedder.name, assistant.embedder.dim)
+        except IndexFormatError:
+            if not (is_index(folder) or (folder / "manifest.json").is_file()):
+                raise  # not ours to delete
+            with write_lock(folder):
+                remove_index(folder)
+            store = IndexStore.create(folder, assistant.embedder.name, assistant.embedder.dim)
+        assistant._store = store
+        wanted = {a.id for a in articles}
+        store.remove([info["id"] for info in store.article_infos() if info["id"] not in wanted])
+        assistant.last_add_result = store.add_articles(articles, assistant.embedder, progress=progress)
         return assistant
 
-    def _open_index(self) -> None:
-        folder = self.index_dir
-        if self.settings.index_dir is None and not (folder / "manifest.json").exists():
-            self._build_bundled(folder)
-        try:
-            index = PassageIndex.load(folder, self.embedder.name)
-        except (IndexFormatError, IndexNotFoundError):
-            if self.settings.index_dir is not None:
-                raise
-            self._build_bundled(folder)  # our own cache: rebuild it rather than fail
-            index = PassageIndex.load(folder, self.embedder.name)
-        with self._lock:
-            self._index, self._index_mtime = index, _mtime(folder / "manifest.json")
+    @classmethod
+    def upgrade(cls, index_dir: str | Path, settings: Settings | None = None, **parts) -> "Assistant":
+        """Convert an index folder of format 1 to today's format, keeping its vectors."""
+        from index.upgrade import upgrade_format1
 
-    def _build_bundled(self, folder: Path) -> None:
-        with write_lock(folder):
-            if (folder / "manifest.json").exists():
-                try:
-                    PassageIndex.load(folder, self.embedder.name)
-                    return
-                except (IndexFormatError, IndexNotFoundError):
-                    pass
-            index = PassageIndex.empty(self.embedder)
-            index.add_articles(load_paths([BUNDLED_ARTICLE]).articles, self.embedder)
-            index.save(folder)
+        settings = (settings if settings is not None else Settings.from_env()).with_overrides(index_dir=Path(index_dir))
+        assistant = cls(settings, **parts)
+        assistant._store = upgrade_format1(Path(index_dir), assistant.embedder.name)
+        return assistant
 
     @property
-    def index(self) -> PassageIndex:
+    def store(self) -> PassageStore:
+        """The open index, with what other processes committed since the last call."""
         with self._lock:
-            if self._index is None:
-                self._open_index()
-            elif _mtime(self.index_dir / "manifest.json") not in (None, self._index_mtime):
-                self._open_index()  # another process added articles: read the new snapshot
-            return self._index
+            if self._store is None:
+                self._store = self._open_store()
+            else:
+                self._store.refresh()
+            return self._store
+
+    def _open_store(self) -> IndexStore:
+        folder = self.index_dir
+        if self.settings.index_dir is not None:
+            return IndexStore.open(folder, self.embedder.name)
+        try:  # the bundled article's index: our own cache, built on first use, rebuilt if unreadable
+            return IndexStore.open(folder, self.embedder.name)
+        except (IndexFormatError, IndexNotFoundError):
+            with write_lock(folder.parent / f".{folder.name}.build"):
+                try:
+                    return IndexStore.open(folder, self.embedder.name)  # another process built it meanwhile
+                except (IndexFormatError, IndexNotFoundError):
+                    remove_index(folder)
+                    store = IndexStore.create(folder, self.embedder.name, self.embedder.dim)
+                    store.add_articles(load_paths([BUNDLED_ARTICLE]).articles, self.embedder)
+                    return store
 
     def warm_up(self) -> None:
-        """Load the index, the embedder and the reader now (safe to call twice)."""
-        _ = self.index
+        """Open the index and load the embedder and the reader now (safe to call twice)."""
+        _ = self.store
         self.embedder.warm_up()
         self.reader.warm_up()
 
-    # ---- adding articles ----------------------------------------------------------------------
+    # ---- the collection -----------------------------------------------------------------------
     def add(self, sources: Sequence[str | Path | Article], progress: bool = False) -> list[Article]:
-        """Index more articles incrementally and save; returns the ones that were new."""
+        """Index more articles (only the new data is written); returns the ones that were new.
+
+        An article under the URL, or from the single-article file, of an indexed one replaces it
+        (`last_add_result.replaced` lists the old versions).
+        """
         articles, report = _articles_from(sources)
         self.last_load_report = report
         if not articles and report.skipped:
             raise BadArticleError("; ".join(f"{s}: {r}" for s, r in report.skipped))
-        with self._lock, write_lock(self.index_dir):
-            index = PassageIndex.load(self.index_dir, self.embedder.name) if (self.index_dir / "manifest.json").exists() \
-                else PassageIndex.empty(self.embedder)
-            added = index.add_articles(articles, self.embedder, progress=progress)
-            if added:
-                index.save(self.index_dir)
-            self._index, self._index_mtime = index, _mtime(self.index_dir / "manifest.json")
-        return added
+        with self._lock:
+            if self._store is None and self.settings.index_dir is not None and not is_index(self.index_dir):
+                self._store = IndexStore.create(self.index_dir, self.embedder.name, self.embedder.dim)
+            result = self.store.add_articles(articles, self.embedder, progress=progress)
+        self.last_add_result = result
+        return result.added
 
     def add_text(self, title: str, text: str, source: str = "") -> Article | None:
         """Index one pasted article; None when it was already indexed."""
         added = self.add([article_from_text(title, text, source)])
         return added[0] if added else None
 
+    def remove(self, keys: str | Iterable[str]) -> list[Article]:
+        """Remove articles by id, URL or file path; returns those removed (none found: an empty list)."""
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        with self._lock:
+            return self.store.remove(keys)
+
+    def compact(self) -> dict:
+        with self._lock:
+            return self.store.compact(full=True)
+
     def articles(self) -> list[Article]:
-        return list(self.index.articles.values())
+        return self.store.articles()
+
+    def article(self, article_id: str) -> Article | None:
+        found = self.store.articles([article_id])
+        return found[0] if found else None
+
+    def article_infos(self) -> list[dict]:
+        """id, title, source, published, passages and added_at of every article, without texts."""
+        return self.store.article_infos()
 
     def passages_of(self, article_id: str) -> list[Passage]:
-        return self.index.passages_of(article_id)
+        return self.store.passages_of(article_id)
+
+    def describe(self) -> dict:
+        return self.store.describe()
 
     # ---- asking -------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
@@ -148,14 +192,19 @@ class Assistant:
                                    f"the limit is {self.settings.max_question_chars:,}")
         return " ".join(question.split())
 
-    def retrieve(self, question: str, top_k: int | None = None, mode: str = "fused") -> list[RetrievedPassage]:
+    def retriever(self, mode: str | None = None) -> Retriever:
+        name = self.settings.retriever if mode is None else mode
+        return make_retriever(name, self.store, self.embedder, self.settings.rrf_k,
+                              self.settings.candidates_per_retriever)
+
+    def retrieve(self, question: str, top_k: int | None = None, mode: str | None = None) -> list[RetrievedPassage]:
         return self._retrieve(self.check_question(question), top_k, mode)
 
-    def _retrieve(self, query: str, top_k: int | None, mode: str = "fused") -> list[RetrievedPassage]:
+    def _retrieve(self, query: str, top_k: int | None, mode: str | None = None) -> list[RetrievedPassage]:
         k = self.settings.top_k if top_k is None else top_k
         with self._lock:
-            return retrieve(self.index, self.embedder, query, k, self.settings.candidates_per_retriever,
-                            self.settings.rrf_k, mode)
+            store = self.store
+            return retrieve(self.retriever(mode), store, query, k)
 
     def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
             top_k: int | None = None) -> AskResult:
@@ -170,14 +219,17 @@ class Assistant:
         return self._answer(question, resolved, hits, readings, query)
 
     def _name_as_written(self, name: str) -> str:
-        return name_as_written(name, (article.text for article in self.index.articles.values()))
+        # the articles that mention the name (BM25), not the whole archive
+        hits = self._retrieve(name, 20, "bm25")
+        texts = (a.text for a in self.store.articles(list(dict.fromkeys(h.article_id for h in hits))))
+        return name_as_written(name, texts)
 
     def read(self, question: str, passages: Sequence[Passage]) -> AskResult:
         """Read exactly these passages, no retrieval (the evaluation's oracle mode)."""
         question = self.check_question(question)
-        index = self.index
-        hits = [RetrievedPassage(p.article_id, index.articles[p.article_id].title, p.index, 1.0, p.text,
-                                 p.start, p.end, source=index.articles[p.article_id].source) for p in passages]
+        articles = {a.id: a for a in self.store.articles(list(dict.fromkeys(p.article_id for p in passages)))}
+        hits = [RetrievedPassage(p.article_id, articles[p.article_id].title, p.index, 1.0, p.text,
+                                 p.start, p.end, source=articles[p.article_id].source) for p in passages]
         with self._lock:
             readings = self.reader.read(question, [h.text for h in hits]) if hits else []
         return self._answer(question, question, hits, readings, "")
@@ -221,10 +273,3 @@ def _articles_from(sources: Sequence[str | Path | Article]) -> tuple[list[Articl
     articles = [s for s in sources if isinstance(s, Article)]
     report = load_paths([s for s in sources if not isinstance(s, Article)])
     return articles + report.articles, report
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return None

@@ -51,59 +51,113 @@ def _report_skipped(assistant) -> None:
         typer.echo(f"skipped {len(report.skipped)} input(s) (see the warnings above)", err=True)
 
 
+def _summary(assistant) -> str:
+    articles, passages = assistant.store.counts()
+    return f"{articles} article(s), {passages} passage(s)"
+
+
 @index_app.command("build")
 def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folders of articles")],
-                index: Annotated[Path, typer.Option("--index", help="index folder to create or replace")]):
-    """Index articles into a new index folder (replaces what the folder held, atomically)."""
+                index: Annotated[Path, typer.Option("--index", help="index folder to create or bring up to date")],
+                ray: Annotated[Optional[str], typer.Option(
+                    "--ray", help="load, split and embed on Ray Data: 'local', 'auto' (a running cluster) or "
+                                  "its ADDRESS", show_default=False)] = None):
+    """Make the index hold exactly these articles (committed in batches: run it again to continue)."""
     from qa.assistant import Assistant
 
     def action():
-        assistant = Assistant.build(paths, index, _settings(index), progress=True)
+        if ray is not None:
+            from qa.distributed import build_on_ray
+
+            assistant = build_on_ray(paths, index, _settings(index), address=ray)
+        else:
+            assistant = Assistant.build(paths, index, _settings(index), progress=True)
         _report_skipped(assistant)
-        info = assistant.index
-        typer.echo(f"indexed {len(info.articles)} article(s), {len(info.passages)} passage(s) into {index}")
+        typer.echo(f"indexed {_summary(assistant)} into {index}")
     _run(action)
 
 
 @index_app.command("add")
 def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders of articles")],
               index: IndexOption = None):
-    """Add articles to an existing index without rebuilding it (already indexed ones are skipped)."""
+    """Add articles (only the new ones are embedded and written); a new version under the same URL
+    replaces the old one."""
+    from qa.assistant import Assistant
+
+    def action():
+        assistant = Assistant(_settings(index))
+        added = assistant.add(paths, progress=True)
+        _report_skipped(assistant)
+        replaced = len(assistant.last_add_result.replaced) if assistant.last_add_result else 0
+        typer.echo(f"added {len(added)} new article(s)" + (f", replacing {replaced} older version(s)" if replaced else "")
+                   + f"; the index now has {_summary(assistant)}")
+    _run(action)
+
+
+@index_app.command("remove")
+def index_remove(keys: Annotated[list[str], typer.Argument(help="article ids, URLs or file paths")],
+                 index: IndexOption = None):
+    """Remove articles from the index."""
     from qa.assistant import Assistant
 
     def action():
         assistant = Assistant.load(index, _settings(index))
-        added = assistant.add(paths, progress=True)
-        _report_skipped(assistant)
-        typer.echo(f"added {len(added)} new article(s); the index now has {len(assistant.index.articles)} "
-                   f"article(s), {len(assistant.index.passages)} passage(s)")
+        removed = assistant.remove(keys)
+        if not removed:
+            _fail(f"no indexed article has the id, URL or path {', '.join(keys)}")
+        for article in removed:
+            typer.echo(f"removed {article.id}  {article.title}")
+        typer.echo(f"the index now has {_summary(assistant)}")
+    _run(action)
+
+
+@index_app.command("compact")
+def index_compact(index: IndexOption = None):
+    """Rewrite the vectors as one segment without removed passages (approximate search once large)."""
+    from qa.assistant import Assistant
+
+    def action():
+        assistant = Assistant.load(index, _settings(index))
+        report = assistant.compact()
+        typer.echo(f"compacted {report['segments_merged']} segment(s) into one of {report['vectors']} vector(s)")
+    _run(action)
+
+
+@index_app.command("upgrade")
+def index_upgrade(index: Annotated[Path, typer.Option("--index", help="index folder of an older format")]):
+    """Convert an index of format 1 to today's format in place, keeping its vectors (no re-embedding)."""
+    from qa.assistant import Assistant
+
+    def action():
+        info = Assistant.upgrade(index, _settings(index)).describe()
+        typer.echo(f"upgraded {index} to format {info['format_version']}: "
+                   f"{info['article_count']} article(s), {info['passage_count']} passage(s)")
     _run(action)
 
 
 @index_app.command("info")
 def index_info(index: IndexOption = None,
-               as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False):
-    """Show what an index holds."""
+               as_json: Annotated[bool, typer.Option("--json", help="print the index and its articles as JSON")] = False):
+    """Show what an index holds: its format and models, and each article."""
     from qa.assistant import Assistant
 
     def action():
         assistant = Assistant.load(index, _settings(index))
-        from index.store import read_manifest
-
-        manifest = read_manifest(assistant.index_dir)
-        manifest.pop("checksums", None)
-        titles = [a.title for a in assistant.articles()]
+        info = assistant.describe()
+        articles = assistant.article_infos()
         if as_json:
-            typer.echo(json.dumps({**manifest, "path": str(assistant.index_dir), "titles": titles}, indent=2))
+            typer.echo(json.dumps({**info, "articles": articles}, indent=2, ensure_ascii=False))
             return
-        typer.echo(f"index: {assistant.index_dir}")
+        typer.echo(f"index: {info['path']}")
         for key in ("format_version", "embedding_model", "embedding_dim", "metric", "article_count",
-                    "passage_count", "created_at", "updated_at", "package_version"):
-            typer.echo(f"  {key}: {manifest.get(key)}")
-        for title in titles[:20]:
-            typer.echo(f"  - {title}")
-        if len(titles) > 20:
-            typer.echo(f"  ... and {len(titles) - 20} more")
+                    "passage_count", "created_at", "updated_at", "package_version", "tombstones"):
+            typer.echo(f"  {key}: {info.get(key)}")
+        typer.echo(f"  segments: {len(info['segments'])} ({sum(s['vectors'] for s in info['segments'])} vectors)")
+        for a in articles[:20]:
+            typer.echo(f"  - {a['id']}  {a['title']}  ({a['passages']} passages; {a['published'] or 'no date'}; "
+                       f"{a['source'] or 'pasted'})")
+        if len(articles) > 20:
+            typer.echo(f"  ... and {len(articles) - 20} more")
     _run(action)
 
 
@@ -130,10 +184,23 @@ def serve(index: IndexOption = None,
           port: Annotated[int, typer.Option(help="port to listen on")] = 7860):
     """Start the chat in the browser (models are loaded before the first question)."""
     def action():
-        from ui.app import serve as serve_ui  # the UI is a front end over qa; imported only here
-
-        serve_ui(_settings(index), host=host, port=port)
+        frontend(SERVE_FRONTEND)(_settings(index), host=host, port=port)
     _run(action)
+
+
+# The chat is a front end over qa, so qa does not import it: the package that provides it
+# registers its `serve(settings, host, port)` under this entry-point group (see pyproject.toml).
+FRONTEND_GROUP = "newsqa.frontends"
+SERVE_FRONTEND = "chat"
+
+
+def frontend(name: str):
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=FRONTEND_GROUP, name=name)
+    if not found:
+        raise QAError(f"no front end named {name!r} is installed; reinstall the project (pip install -e .)")
+    return next(iter(found)).load()
 
 
 def main() -> None:

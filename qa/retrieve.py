@@ -1,44 +1,113 @@
-"""Find the passages most likely to hold the answer: dense (FAISS) and BM25 lists, fused by reciprocal rank.
+"""Find the passages most likely to hold the answer: retrievers, and a fusion of any of them.
 
-Dense retrieval finds paraphrases; BM25 finds rare names and numbers the embedder blurs.
-Reciprocal rank fusion needs no score calibration between the two. Each hit keeps both raw
-scores so a user (and the evaluation) can see why it was chosen.
+Dense retrieval (embedder + FAISS) finds paraphrases; BM25 (tantivy) finds rare names and
+numbers the embedder blurs. Reciprocal rank fusion needs no score calibration between them.
+Each hit keeps every retriever's raw score so a user (and the evaluation) can see why it was
+chosen. A new retriever is one class with `name` and `search`; `FusedRetriever` takes any list.
+
+What this leaves out: reading the passages (`qa.reader`) and the answer policy (`qa.assistant`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
 from index.embed import Embedder
-from index.store import PassageIndex
+from index.store import PassageStore
 from qa.types import RetrievedPassage
 
 
-def retrieve(index: PassageIndex, embedder: Embedder, question: str, top_k: int,
-             candidates: int = 50, rrf_k: int = 60, mode: str = "fused") -> list[RetrievedPassage]:
-    """The `top_k` best passages for `question`. mode: "fused", "dense" or "bm25"."""
-    if not index.passages or top_k <= 0:
+@dataclass(frozen=True)
+class Hit:
+    pid: int  # the passage's id in the store
+    score: float  # the retriever's own score (for a fusion, the fused score)
+    scores: dict[str, float]  # each underlying retriever's raw score, by retriever name
+
+
+class Retriever(Protocol):
+    name: str
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The k best passages for `query`, best first."""
+
+
+class DenseRetriever:
+    name = "dense"
+
+    def __init__(self, store: PassageStore, embedder: Embedder):
+        self.store, self.embedder = store, embedder
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        ids, scores = self.store.dense_search(self.embedder.embed([query])[0], k)
+        return [Hit(int(i), float(s), {self.name: float(s)}) for i, s in zip(ids, scores)]
+
+
+class BM25Retriever:
+    name = "bm25"
+
+    def __init__(self, store: PassageStore):
+        self.store = store
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        ids, scores = self.store.sparse_search(query, k)
+        return [Hit(int(i), float(s), {self.name: float(s)}) for i, s in zip(ids, scores)]
+
+
+class FusedRetriever:
+    """Reciprocal rank fusion: score = sum over retrievers of 1 / (rrf_k + rank)."""
+
+    name = "fused"
+
+    def __init__(self, retrievers: Sequence[Retriever], rrf_k: int = 60, depth: int = 50):
+        self.retrievers, self.rrf_k, self.depth = list(retrievers), rrf_k, depth
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        fused: dict[int, float] = {}
+        raw: dict[int, dict[str, float]] = {}
+        for retriever in self.retrievers:
+            for rank, hit in enumerate(retriever.search(query, max(self.depth, k))):
+                fused[hit.pid] = fused.get(hit.pid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                raw.setdefault(hit.pid, {}).update(hit.scores)
+        first = self.retrievers[0].name if self.retrievers else ""
+        # ties: the first retriever's better raw score, then the older passage (deterministic)
+        order = sorted(fused, key=lambda i: (-fused[i], -raw[i].get(first, float("-inf")), i))
+        return [Hit(i, fused[i], raw[i]) for i in order[:k]]
+
+
+def make_retriever(name: str, store: PassageStore, embedder: Embedder, rrf_k: int = 60,
+                   depth: int = 50) -> Retriever:
+    """The retriever a `Settings.retriever` name stands for."""
+    if name == "dense":
+        return DenseRetriever(store, embedder)
+    if name == "bm25":
+        return BM25Retriever(store)
+    if name == "fused":
+        return FusedRetriever([DenseRetriever(store, embedder), BM25Retriever(store)], rrf_k, depth)
+    raise ValueError(f"unknown retriever {name!r} (dense, bm25 or fused)")
+
+
+def retrieve(retriever: Retriever, store: PassageStore, query: str, top_k: int) -> list[RetrievedPassage]:
+    """The `top_k` best passages, with their texts read from the store."""
+    if top_k <= 0:
         return []
-    depth = max(candidates, top_k)
-    dense: dict[int, tuple[int, float]] = {}
-    sparse: dict[int, tuple[int, float]] = {}
-    if mode in ("fused", "dense"):
-        ids, scores = index.dense_search(embedder.embed([question])[0], depth)
-        dense = {int(i): (rank, float(s)) for rank, (i, s) in enumerate(zip(ids, scores))}
-    if mode in ("fused", "bm25"):
-        ids, scores = index.sparse_search(question, depth)
-        sparse = {int(i): (rank, float(s)) for rank, (i, s) in enumerate(zip(ids, scores))}
-    fused = {}
-    for i in set(dense) | set(sparse):
-        fused[i] = sum(1.0 / (rrf_k + ranks[i][0] + 1) for ranks in (dense, sparse) if i in ranks)
-    # ties: the better dense similarity first, then index order (deterministic)
-    order = sorted(fused, key=lambda i: (-fused[i], -dense.get(i, (0, -1.0))[1], i))[:top_k]
-    hits = []
-    for i in order:
-        p = index.passages[i]
-        article = index.articles[p.article_id]
-        hits.append(RetrievedPassage(
-            article_id=p.article_id, title=article.title, paragraph=p.index, score=round(fused[i], 6),
-            text=p.text, start=p.start, end=p.end,
-            dense_score=round(dense[i][1], 6) if i in dense else None,
-            bm25_score=round(sparse[i][1], 6) if i in sparse else None,
-            source=article.source))
-    return hits
+    # a hit whose passage was removed since the search drops out; ask a little deeper to make up
+    hits = retriever.search(query, top_k + 5)
+    found = store.passages_by_id(h.pid for h in hits)
+    out = []
+    for hit in hits:
+        if hit.pid not in found:
+            continue
+        passage, title, source = found[hit.pid]
+        out.append(RetrievedPassage(
+            article_id=passage.article_id, title=title, paragraph=passage.index, score=round(hit.score, 6),
+            text=passage.text, start=passage.start, end=passage.end,
+            dense_score=_rounded(hit.scores.get("dense")), bm25_score=_rounded(hit.scores.get("bm25")),
+            source=source))
+        if len(out) == top_k:
+            break
+    return out
+
+
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)

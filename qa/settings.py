@@ -37,11 +37,18 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """What the assistant is made of and how it behaves. The parts are named here and composed by
+    `Assistant`: the store (`index.store.IndexStore`), the embedder (`index.embed`), the retriever
+    (`qa.retrieve.make_retriever`: "fused", "dense" or "bm25") and the reader's model and backend
+    (`qa.reader.model.RUNNERS`)."""
+
     index_dir: Path | None = None  # None: the bundled article's index, built on first use
+    retriever: str = "fused"
     top_k: int = 5  # passages retrieved and read per question
     candidates_per_retriever: int = 50  # depth of the dense and BM25 lists before fusion
     rrf_k: int = 60
     reader_model: str = str(SHIPPED_READER)
+    reader_backend: str = "torch"  # the ModelRunner that runs the reader's model
     no_answer_threshold: float | None = None  # None: the threshold shipped with the reader
     max_question_chars: int = 1000
     cache_dir: Path = default_cache_dir()
@@ -57,6 +64,8 @@ class Settings:
             env["index_dir"] = Path(os.environ["NEWSQA_INDEX"])
         if os.environ.get("NEWSQA_READER"):
             env["reader_model"] = os.environ["NEWSQA_READER"]
+        if os.environ.get("NEWSQA_RETRIEVER"):
+            env["retriever"] = os.environ["NEWSQA_RETRIEVER"]
         if os.environ.get("NEWSQA_CACHE"):
             env["cache_dir"] = Path(os.environ["NEWSQA_CACHE"])
         return cls().with_overrides(**env).with_overrides(**overrides)

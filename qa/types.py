@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.types import Article, Passage  # re-exported: front ends reach the index's types through qa
+
+__all__ = ["Article", "AskResult", "Citation", "Passage", "RetrievedPassage", "Turn"]
+
 
 @dataclass(frozen=True)
 class Turn:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -65,22 +66,57 @@ def test_build_add_info_and_ask_json(env, built_index):
     for p in result["passages"]:
         assert {"article_id", "title", "paragraph", "score", "text"} <= set(p)
     if result["found"]:
-        articles = {a["id"]: a for a in map(json.loads, (built_index / "articles.jsonl").read_text().splitlines())}
         c = result["citation"]
-        assert articles[c["article_id"]]["text"][c["start"]:c["end"]] == result["answer"]
+        assert article_text(built_index, c["article_id"])[c["start"]:c["end"]] == result["answer"]
         assert result["answer"] in result["context"]
     else:
         assert result["answer"] is None and result["citation"] is None
+
+
+def article_text(folder, article_id):
+    from qa import Assistant, Settings
+
+    return Assistant.load(folder, Settings(index_dir=Path(folder))).article(article_id).text
+
+
+def test_info_lists_articles_then_remove_by_id_and_url_and_compact(env, tmp_path):
+    folder = tmp_path / "idx"
+    qa(env, "index", "build", BUNDLED, SAMPLES / "articles.jsonl", "--index", folder)
+    info = json.loads(qa(env, "index", "info", "--index", folder, "--json").stdout)
+    assert info["format_version"] == 2 and info["article_count"] == 3
+    rows = info["articles"]
+    assert [set(r) >= {"id", "title", "source", "published", "passages"} for r in rows] == [True] * 3
+    assert sum(r["passages"] for r in rows) == info["passage_count"]
+    url = next(r for r in rows if r["source"].startswith("http"))
+    proc = qa(env, "index", "remove", url["source"], rows[0]["id"], "--index", folder)
+    assert proc.stdout.count("removed ") == 2 and "1 article(s)" in proc.stdout
+    assert_one_line_error(qa(env, "index", "remove", "no-such-id", "--index", folder, check=False), "no-such-id")
+    assert "compacted" in qa(env, "index", "compact", "--index", folder).stdout
+    info = json.loads(qa(env, "index", "info", "--index", folder, "--json").stdout)
+    assert info["article_count"] == 1 and info["tombstones"] == 0 and len(info["segments"]) == 1
+
+
+def test_format_1_folder_gets_a_hint_and_upgrades_with_one_command(env, tmp_path):
+    from fakes import HashEmbedder
+    from index.load import load_paths
+    from test_store import write_format1
+
+    folder = tmp_path / "old"
+    write_format1(folder, load_paths([BUNDLED]).articles, HashEmbedder())
+    assert_one_line_error(qa(env, "ask", "Who?", "--index", folder, check=False),
+                          "format 1", f"qa index upgrade --index {folder}")
+    assert "upgraded" in qa(env, "index", "upgrade", "--index", folder).stdout
+    info = json.loads(qa(env, "index", "info", "--index", folder, "--json").stdout)
+    assert info["format_version"] == 2 and info["article_count"] == 1
 
 
 def test_bundled_article_answers_by_default(env):
     proc = qa(env, "ask", "Where will the UN talks resume?", "--json")
     result = json.loads(proc.stdout)
     assert result["found"] and "Geneva" in result["answer"]
-    (manifest_dir,) = Path(env["NEWSQA_CACHE"]).glob("bundled-index-*")
-    article = json.loads((manifest_dir / "articles.jsonl").read_text().splitlines()[0])
+    (folder,) = Path(env["NEWSQA_CACHE"]).glob("bundled-index-*")
     c = result["citation"]
-    assert article["text"][c["start"]:c["end"]] == result["answer"]
+    assert article_text(folder, c["article_id"])[c["start"]:c["end"]] == result["answer"]
     assert c["title"] == "Putin Hosts Surprise Syrian Talks With Assad In Sochi"
     assert c["source"] == str(BUNDLED_ARTICLE)  # this checkout's file, not another's cached index
 
@@ -97,14 +133,16 @@ def test_bad_index_folders(env, built_index, tmp_path):
     assert_one_line_error(qa(env, "ask", "Who?", "--index", tmp_path / "notes", check=False), "not an index")
     broken = tmp_path / "broken"
     subprocess.run(["cp", "-r", str(built_index), str(broken)], check=True)
-    data = (broken / "vectors.faiss").read_bytes()
-    (broken / "vectors.faiss").write_bytes(data[:100])
-    assert_one_line_error(qa(env, "ask", "Who?", "--index", broken, check=False), "corrupted", "qa index build")
+    (broken / "index.sqlite").write_bytes(b"garbage" * 1000)
+    for suffix in ("-wal", "-shm"):
+        (broken / f"index.sqlite{suffix}").unlink(missing_ok=True)
+    assert_one_line_error(qa(env, "ask", "Who?", "--index", broken, check=False), "cannot be read", "qa index build")
     foreign = tmp_path / "foreign"
     subprocess.run(["cp", "-r", str(built_index), str(foreign)], check=True)
-    manifest = json.loads((foreign / "manifest.json").read_text())
-    manifest["embedding_model"] = "intfloat/e5-small-v2"
-    (foreign / "manifest.json").write_text(json.dumps(manifest))
+    db = sqlite3.connect(foreign / "index.sqlite")
+    db.execute("UPDATE meta SET value = 'intfloat/e5-small-v2' WHERE key = 'embedding_model'")
+    db.commit()
+    db.close()
     assert_one_line_error(qa(env, "ask", "Who?", "--index", foreign, check=False), "e5-small-v2", "rebuild")
 
 

@@ -38,7 +38,7 @@ def test_answers_real_questions_with_exact_quotes(bundled_assistant, question, e
     result = bundled_assistant.ask(question)
     assert result.found, result
     assert expected in result.answer
-    article = bundled_assistant.index.articles[result.citation.article_id]
+    article = bundled_assistant.article(result.citation.article_id)
     assert article.text[result.citation.start:result.citation.end] == result.answer
     assert result.context[result.context_start:result.context_end] == result.answer
     assert 0.5 < result.score <= 1.0
@@ -93,7 +93,7 @@ def test_wheel_carries_the_reader_and_it_loads_offline_from_the_install(tmp_path
 def test_question_in_another_language_gets_a_normal_result(bundled_assistant):
     result = bundled_assistant.ask("¿Dónde se reanudarán las negociaciones de la ONU?")
     if result.found:  # whatever it decides, a quote is still an exact slice
-        article = bundled_assistant.index.articles[result.citation.article_id]
+        article = bundled_assistant.article(result.citation.article_id)
         assert article.text[result.citation.start:result.citation.end] == result.answer
     else:
         assert result.answer is None

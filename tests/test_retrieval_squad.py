@@ -36,7 +36,7 @@ def recall_at(assistant, questions, k, mode):
 
 def test_corpus_is_real_and_large_enough(squad_corpus):
     assistant, _ = squad_corpus
-    assert len(assistant.index.passages) >= 200
+    assert assistant.store.counts()[1] >= 200
 
 
 def test_fused_retrieval_finds_the_gold_paragraph(squad_corpus):
@@ -59,4 +59,4 @@ def test_every_hit_carries_its_scores(squad_corpus):
     assert all(h.dense_score is not None or h.bm25_score is not None for h in hits)
     assert any(h.dense_score is not None and h.bm25_score is not None for h in hits)
     for h in hits:
-        assert h.text == assistant.index.articles[h.article_id].text[h.start:h.end]
+        assert h.text == assistant.article(h.article_id).text[h.start:h.end]

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.types import Article
+from qa.types import Article
 from qa.errors import QAError
 from qa.render import result_to_json
 from qa.types import AskResult, Turn

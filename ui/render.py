@@ -11,7 +11,7 @@ import html
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlparse
 
-from index.types import Article
+from qa.types import Article
 from qa.types import AskResult, RetrievedPassage
 
 NOT_FOUND_HEADLINE = "I couldn't find that in the articles."

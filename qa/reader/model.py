@@ -17,7 +17,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -58,23 +58,88 @@ def load_reader_settings(model_dir: Path) -> ReaderSettings:
     return ReaderSettings(**known)
 
 
-class TransformersReader:
-    """Extractive reader over a Hugging Face QA model (a local folder, or a hub name where a network exists)."""
+class ModelRunner(Protocol):
+    """The one step a new backend replaces: token windows in, start and end logits out.
 
-    def __init__(self, model_name_or_path: str | Path, settings: ReaderSettings | None = None):
+    `inputs` holds `input_ids`, `attention_mask` (and `token_type_ids` when the model uses them)
+    as int64 arrays of shape (windows, tokens); the result is two float32 arrays of that shape.
+    """
+
+    def load(self, model_name_or_path: str) -> None: ...
+    def run(self, inputs: dict[str, np.ndarray], batch_windows: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class TorchRunner:
+    """Runs a Hugging Face `AutoModelForQuestionAnswering` with PyTorch on the CPU, in fp32."""
+
+    def __init__(self):
+        self.model = None
+
+    def load(self, model_name_or_path: str) -> None:
+        import torch
+        from transformers import AutoModelForQuestionAnswering
+
+        model = AutoModelForQuestionAnswering.from_pretrained(model_name_or_path, dtype=torch.float32)
+        model.eval()
+        self.model = model
+
+    def run(self, inputs: dict[str, np.ndarray], batch_windows: int) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        n_windows = len(inputs["input_ids"])
+        start_all, end_all = [], []
+        with torch.inference_mode():
+            for lo in range(0, n_windows, batch_windows):
+                batch = {k: torch.from_numpy(v[lo: lo + batch_windows]) for k, v in inputs.items()}
+                out = self.model(**batch)
+                start_all.append(out.start_logits.float().numpy())
+                end_all.append(out.end_logits.float().numpy())
+        return np.concatenate(start_all), np.concatenate(end_all)
+
+
+RUNNERS = {"torch": TorchRunner}
+
+
+class Reader(Protocol):
+    """What the assistant needs from a reader: its settings and one reading per passage."""
+
+    settings: ReaderSettings
+
+    def warm_up(self) -> None: ...
+    def read(self, question: str, passages: Sequence[str]) -> list[PassageReading]: ...
+
+
+class TransformersReader:
+    """Extractive reader over a Hugging Face QA model (a local folder, or a hub name where a network exists).
+
+    read = tokenize the question with each passage into overlapping windows -> the runner's logits
+    -> decode the best span per passage (`qa.reader.decode`). Only the runner knows the backend.
+    """
+
+    def __init__(self, model_name_or_path: str | Path, settings: ReaderSettings | None = None,
+                 runner: ModelRunner | None = None):
         self.model_name_or_path = str(model_name_or_path)
         self._settings_override = settings
         self._settings: ReaderSettings | None = None
-        self._model = None
+        self.runner = runner if runner is not None else TorchRunner()
         self._tokenizer = None
+        self._loaded = False
         self._lock = threading.Lock()
 
     @classmethod
     def from_loaded(cls, model, tokenizer, settings: ReaderSettings) -> "TransformersReader":
         """Wrap an in-memory model (the training loop scores its checkpoints this way)."""
-        reader = cls("<in-memory>", settings)
-        reader._model, reader._tokenizer, reader._settings = model, tokenizer, settings
+        runner = TorchRunner()
+        runner.model = model
+        reader = cls("<in-memory>", settings, runner)
+        reader._tokenizer, reader._settings, reader._loaded = tokenizer, settings, True
         return reader
+
+    @property
+    def _model(self):
+        """The torch model, for tools that inspect it (only with the torch runner)."""
+        self.warm_up()
+        return self.runner.model
 
     @property
     def settings(self) -> ReaderSettings:
@@ -83,34 +148,30 @@ class TransformersReader:
 
     def warm_up(self) -> None:
         """Load tokenizer and model once; safe to call again and from several threads."""
-        if self._model is not None:
+        if self._loaded:
             return
         with self._lock:
-            if self._model is not None:
+            if self._loaded:
                 return
             try:
-                import torch
-                from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+                from transformers import AutoTokenizer
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()  # a per-load bar is noise in a CLI's output
                 tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path)
-                model = AutoModelForQuestionAnswering.from_pretrained(
-                    self.model_name_or_path, dtype=torch.float32
-                )
+                self.runner.load(self.model_name_or_path)
             except (OSError, ValueError) as e:
                 raise ReaderError(
                     f"cannot load the reader model from {self.model_name_or_path!r}: {e}"
                 ) from e
             if not getattr(tokenizer, "is_fast", False):
                 raise ReaderError("the reader needs a fast tokenizer (for character offsets)")
-            model.eval()
             settings = self._settings_override
             if settings is None:
                 path = Path(self.model_name_or_path)
                 settings = load_reader_settings(path) if path.is_dir() else ReaderSettings()
             self._tokenizer, self._settings = tokenizer, settings
-            self._model = model
+            self._loaded = True
 
     def read(self, question: str, passages: Sequence[str]) -> list[PassageReading]:
         """Read each passage for `question`; one PassageReading per passage, in order."""
@@ -125,8 +186,6 @@ class TransformersReader:
         return readings
 
     def _windows(self, question: str, passages: Sequence[str]) -> list[list[Window]]:
-        import torch
-
         s = self._settings
         question = truncate_question(self._tokenizer, question)
         encoded = self._tokenizer(
@@ -143,15 +202,7 @@ class TransformersReader:
         passage_of_window = encoded["overflow_to_sample_mapping"]
         n_windows = len(passage_of_window)
         inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
-        start_all, end_all = [], []
-        with torch.inference_mode():
-            for lo in range(0, n_windows, s.batch_windows):
-                batch = {k: torch.from_numpy(v[lo : lo + s.batch_windows]) for k, v in inputs.items()}
-                out = self._model(**batch)
-                start_all.append(out.start_logits.float().numpy())
-                end_all.append(out.end_logits.float().numpy())
-        start_logits = np.concatenate(start_all)
-        end_logits = np.concatenate(end_all)
+        start_logits, end_logits = self.runner.run(inputs, s.batch_windows)
         breaks = [[m.start() for m in PARAGRAPH_BREAK.finditer(text)] for text in passages]
         per_passage: list[list[Window]] = [[] for _ in passages]
         for w in range(n_windows):

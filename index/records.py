@@ -1,0 +1,146 @@
+"""The records database of an index: articles, passages, vector segments and tombstones, in SQLite.
+
+SQLite in WAL mode gives what the index needs from a database: a write is one transaction
+(all of it or none, even after kill -9), readers in other processes keep reading a consistent
+snapshot while a writer commits, and article texts are read from disk on demand rather than
+held in memory. Passage texts are not stored: a passage is (article, start, end) and its text is
+a slice of the article's, so every offset in the system points into one stored text.
+
+What this leaves out: the vectors and the BM25 index (files beside the database, see
+`index.vectors` and `index.sparse`), and the order of writes across the three (`index.store`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from index.types import Article, Passage
+
+DATABASE = "index.sqlite"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE articles (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- order of addition
+    id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, source TEXT NOT NULL, published TEXT,
+    text TEXT NOT NULL, passage_count INTEGER NOT NULL, added_at TEXT NOT NULL);
+CREATE INDEX articles_by_source ON articles (source);
+CREATE TABLE passages (
+    pid INTEGER PRIMARY KEY,  -- the passage's id in the vector segments and the BM25 index
+    article_id TEXT NOT NULL, idx INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL);
+CREATE INDEX passages_by_article ON passages (article_id, idx);
+CREATE TABLE segments (name TEXT PRIMARY KEY, rows INTEGER NOT NULL, approximate INTEGER NOT NULL);
+CREATE TABLE tombstones (pid INTEGER PRIMARY KEY);  -- removed passages whose vectors are still in a segment
+CREATE TABLE pending (batch INTEGER PRIMARY KEY, segment TEXT NOT NULL);  -- writes begun, not committed
+"""
+
+
+def connect(folder: Path, readonly: bool = False) -> sqlite3.Connection:
+    path = Path(folder) / DATABASE
+    if readonly:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                             isolation_level=None, timeout=30)
+    else:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA busy_timeout = 30000")
+    return db
+
+
+def initialise(db: sqlite3.Connection, meta: dict[str, str]) -> None:
+    db.execute("PRAGMA journal_mode = WAL")  # persistent: readers never block the writer
+    with transaction(db):
+        for statement in SCHEMA.strip().split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection, write: bool = True):
+    """BEGIN IMMEDIATE for writes (take the write lock up front), DEFERRED for consistent reads."""
+    db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def read_meta(db: sqlite3.Connection) -> dict[str, str]:
+    return dict(db.execute("SELECT key, value FROM meta"))
+
+
+def set_meta(db: sqlite3.Connection, **values) -> None:
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
+
+
+def next_counter(db: sqlite3.Connection, key: str, n: int) -> int:
+    """Reserve `n` numbers of a counter in meta; returns the first. Never reused, even after a crash."""
+    first = int(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+    set_meta(db, **{key: first + n})
+    return first
+
+
+def insert_article(db: sqlite3.Connection, article: Article, passage_count: int, added_at: str) -> None:
+    db.execute("INSERT INTO articles (id, title, source, published, text, passage_count, added_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (article.id, article.title, article.source, article.published, article.text, passage_count, added_at))
+
+
+def insert_passages(db: sqlite3.Connection, pids, passages: list[Passage]) -> None:
+    db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
+                   [(int(pid), p.article_id, p.index, p.start, p.end) for pid, p in zip(pids, passages)])
+
+
+def delete_articles(db: sqlite3.Connection, article_ids: list[str]) -> list[int]:
+    """Delete articles and their passages; their passage ids become tombstones. Returns those ids."""
+    pids = []
+    for article_id in article_ids:
+        pids.extend(row[0] for row in db.execute("SELECT pid FROM passages WHERE article_id = ?", (article_id,)))
+        db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+        db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+    db.executemany("INSERT OR IGNORE INTO tombstones VALUES (?)", [(pid,) for pid in pids])
+    return pids
+
+
+ARTICLE_INFO_COLUMNS = "id, title, source, published, passage_count, added_at"
+
+
+def article_infos(db: sqlite3.Connection) -> list[dict]:
+    rows = db.execute(f"SELECT {ARTICLE_INFO_COLUMNS} FROM articles ORDER BY seq")
+    return [dict(zip(("id", "title", "source", "published", "passages", "added_at"), row)) for row in rows]
+
+
+def articles(db: sqlite3.Connection, ids: list[str] | None = None) -> list[Article]:
+    if ids is None:
+        rows = db.execute("SELECT id, title, source, published, text FROM articles ORDER BY seq")
+    else:
+        rows = [row for i in ids
+                for row in db.execute("SELECT id, title, source, published, text FROM articles WHERE id = ?", (i,))]
+    return [Article(*row) for row in rows]
+
+
+def passages_by_pid(db: sqlite3.Connection, pids) -> dict[int, tuple[Passage, str, str]]:
+    """pid -> (passage with its text, article title, article source), for the pids still present."""
+    out = {}
+    for pid in pids:
+        row = db.execute(
+            "SELECT p.article_id, p.idx, p.char_start, p.char_end, a.title, a.source, "
+            "substr(a.text, p.char_start + 1, p.char_end - p.char_start) "
+            "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.pid = ?", (int(pid),)).fetchone()
+        if row is not None:
+            article_id, idx, start, end, title, source, text = row
+            out[int(pid)] = (Passage(article_id, idx, start, end, text), title, source)
+    return out
+
+
+def passages_of(db: sqlite3.Connection, article_id: str) -> list[Passage]:
+    rows = db.execute(
+        "SELECT p.article_id, p.idx, p.char_start, p.char_end, "
+        "substr(a.text, p.char_start + 1, p.char_end - p.char_start) "
+        "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.article_id = ? ORDER BY p.idx",
+        (article_id,))
+    return [Passage(*row) for row in rows]
