@@ -22,7 +22,8 @@ loaded and embedded again, and the store drops them by id.
 
 Ray is optional (`pip install "newsqa[ray]"`) and imported only when the pipeline runs. Every
 node of a cluster needs the same newsqa installed, since the workers import `index` and the
-packaged embedder.
+packaged embedder. The workers read the files by the paths the driver lists, so on a cluster the
+archive must be at the same path on every node (a shared file system).
 """
 
 from __future__ import annotations
