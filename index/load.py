@@ -188,18 +188,28 @@ def load_paths(paths: list[str | Path]) -> LoadReport:
         if not path.exists():
             report.skipped.append((str(path), "no such file or folder"))
             continue
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")) \
-            if path.is_dir() else [path]
-        for file in files:
-            if path.is_dir() and file.suffix.lower() not in SUPPORTED_SUFFIXES:
-                continue
-            try:
-                _load_file(file, report)
-            except BadArticleError as e:
-                report.skipped.append((str(file), str(e).removeprefix(f"{file}: ")))
+        for file in article_files(path):
+            load_file_into(report, file)
     for source, reason in report.skipped:
         log.warning("skipped %s: %s", source, reason)
     return report
+
+
+def article_files(path: Path) -> list[Path]:
+    """The files `load_paths` reads for one existing path: the file itself, or a folder's
+    non-hidden files of a supported type, sorted."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*")
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def load_file_into(report: LoadReport, file: Path) -> None:
+    """Load one file's articles into `report`; a bad file goes to `report.skipped` with its reason."""
+    try:
+        _load_file(file, report)
+    except BadArticleError as e:
+        report.skipped.append((str(file), str(e).removeprefix(f"{file}: ")))
 
 
 def _load_file(path: Path, report: LoadReport) -> None:
