@@ -12,6 +12,7 @@ Constructing does no I/O; models load on first use or `warm_up()`.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from pathlib import Path
@@ -21,12 +22,14 @@ from index.embed import Embedder, SentenceEmbedder
 from index.load import LoadReport, article_from_text, load_paths
 from index.store import AddResult, IndexStore, PassageStore, is_index, remove_index, write_lock
 from index.types import Article, Passage
-from qa.errors import BadArticleError, BadQuestionError, IndexFormatError, IndexNotFoundError
+from qa.errors import BadArticleError, BadQuestionError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from qa.followup import name_as_written, resolve_followup, retrieval_query
 from qa.reader.model import RUNNERS, PassageReading, Reader, TransformersReader
 from qa.retrieve import Retriever, make_retriever, retrieve
 from qa.settings import BUNDLED_ARTICLE, Settings
 from qa.types import AskResult, Citation, RetrievedPassage, Turn
+
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -60,36 +63,65 @@ class Assistant:
 
     @classmethod
     def build(cls, sources: Sequence[str | Path | Article], index_dir: str | Path,
-              settings: Settings | None = None, progress: bool = False, **parts) -> "Assistant":
+              settings: Settings | None = None, progress: bool = False, ray: str | None = None,
+              **parts) -> "Assistant":
         """An index at `index_dir` holding exactly these articles.
 
         Articles already in the folder's index are kept (not embedded again) and the others are
         removed, so running the same build again after an interruption continues where it stopped.
-        A folder holding an index of another format or embedder is replaced.
+        A folder holding an index of another format or embedder is replaced. `ray` ("local",
+        "auto" or a cluster's address) loads, splits and embeds on Ray Data; each part that the
+        workers produce is committed as one write.
         """
         settings = (settings if settings is not None else Settings.from_env()).with_overrides(index_dir=Path(index_dir))
         assistant = cls(settings, **parts)
-        articles, report = _articles_from(sources)
-        assistant.last_load_report = report
-        if not articles:
-            reasons = "; ".join(f"{s}: {r}" for s, r in report.skipped) or "nothing given"
-            raise BadArticleError(f"no articles to index ({reasons})")
-        folder = assistant.index_dir
+        store = assistant._store = assistant._fresh_or_existing_store()
+        if ray is not None:
+            wanted = assistant._build_on_ray(sources, ray)
+        else:
+            articles, report = _articles_from(sources)
+            assistant.last_load_report = report
+            if not articles:
+                reasons = "; ".join(f"{s}: {r}" for s, r in report.skipped) or "nothing given"
+                raise BadArticleError(f"no articles to index ({reasons})")
+            wanted = {a.id for a in articles}
+            assistant.last_add_result = store.add_articles(articles, assistant.embedder, progress=progress)
+        store.remove([info["id"] for info in store.article_infos() if info["id"] not in wanted])
+        return assistant
+
+    def _fresh_or_existing_store(self) -> IndexStore:
+        folder = self.index_dir
         try:
-            store = IndexStore.open(folder, assistant.embedder.name)
+            return IndexStore.open(folder, self.embedder.name)
         except IndexNotFoundError:
-            store = IndexStore.create(folder, assistant.embedder.name, assistant.embedder.dim)
-        except IndexFormatError:
+            return IndexStore.create(folder, self.embedder.name, self.embedder.dim)
+        except (IndexFormatError, EmbedderMismatchError):
             if not (is_index(folder) or (folder / "manifest.json").is_file()):
-                raise  # not ours to delete
+                raise  # not an index of ours: never delete it
             with write_lock(folder):
                 remove_index(folder)
-            store = IndexStore.create(folder, assistant.embedder.name, assistant.embedder.dim)
-        assistant._store = store
-        wanted = {a.id for a in articles}
-        store.remove([info["id"] for info in store.article_infos() if info["id"] not in wanted])
-        assistant.last_add_result = store.add_articles(articles, assistant.embedder, progress=progress)
-        return assistant
+            return IndexStore.create(folder, self.embedder.name, self.embedder.dim)
+
+    def _build_on_ray(self, sources: Sequence[str | Path | Article], address: str) -> set[str]:
+        from index.distributed import embed_on_ray
+
+        if any(isinstance(s, Article) for s in sources):
+            raise BadArticleError("a Ray build reads files and folders, not Article objects")
+        wanted: set[str] = set()
+        result = AddResult()
+        run = embed_on_ray(list(sources), address, make_embedder=type(self.embedder))
+        for part in run:
+            wanted.update(a.id for a in part.articles)
+            added = self._store.add_embedded(part.articles, part.passages, part.vectors)
+            result.added.extend(added.added)
+        self.last_load_report = LoadReport(articles=[], skipped=list(run.skipped))
+        for source, reason in run.skipped:
+            log.warning("skipped %s: %s", source, reason)
+        self.last_add_result = result
+        if not wanted:
+            reasons = "; ".join(f"{s}: {r}" for s, r in run.skipped) or "nothing given"
+            raise BadArticleError(f"no articles to index ({reasons})")
+        return wanted
 
     @classmethod
     def upgrade(cls, index_dir: str | Path, settings: Settings | None = None, **parts) -> "Assistant":

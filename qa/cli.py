@@ -66,12 +66,7 @@ def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folde
     from qa.assistant import Assistant
 
     def action():
-        if ray is not None:
-            from qa.distributed import build_on_ray
-
-            assistant = build_on_ray(paths, index, _settings(index), address=ray)
-        else:
-            assistant = Assistant.build(paths, index, _settings(index), progress=True)
+        assistant = Assistant.build(paths, index, _settings(index), progress=True, ray=ray)
         _report_skipped(assistant)
         typer.echo(f"indexed {_summary(assistant)} into {index}")
     _run(action)

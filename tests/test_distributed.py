@@ -134,3 +134,32 @@ def test_ray_build_matches_single_process(tmp_path, real_embedder):
     assert sorted(run.skipped) == sorted(report.skipped)
     assert any(source.endswith("broken.json") and "not valid JSON" in reason for source, reason in run.skipped)
     assert (str(paths[2]), "no such file or folder") in run.skipped
+
+
+@pytest.mark.slow
+def test_cli_build_on_ray_commits_the_same_index_as_a_single_process_build(tmp_path):
+    _require_ray()
+    from index.store import IndexStore
+    from qa.settings import Settings
+    from qa import Assistant
+
+    paths = _archive(tmp_path)
+    env = {**os.environ, "NEWSQA_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    qa = [str(ROOT / ".venv" / "bin" / "qa") if (ROOT / ".venv" / "bin" / "qa").exists() else "qa"]
+    proc = subprocess.run(qa + ["index", "build", *map(str, paths), "--index", str(tmp_path / "ray-idx"),
+                                "--ray", "local"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "indexed 5 article(s)" in proc.stdout and "broken.json" in proc.stderr
+
+    single = Assistant.build(paths, tmp_path / "idx", Settings(index_dir=tmp_path / "idx"))
+    on_ray = IndexStore.open(tmp_path / "ray-idx", single.embedder.name)
+    assert sorted(a.id for a in on_ray.articles()) == sorted(a.id for a in single.articles())
+    for article in single.articles():
+        assert on_ray.passages_of(article.id) == single.passages_of(article.id)
+    for question in ("When did the harbour council meet?", "Where will the UN talks resume?"):
+        vector = single.embedder.embed([question])[0]
+        ids_ray, scores_ray = on_ray.dense_search(vector, 5)
+        ids_one, scores_one = single.store.dense_search(vector, 5)
+        texts = lambda store, ids: [store.passages_by_id([i])[i][0].text for i in ids]  # noqa: E731
+        assert texts(on_ray, ids_ray) == texts(single.store, ids_one)
+        assert np.allclose(scores_ray, scores_one, atol=1e-4)
