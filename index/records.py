@@ -59,7 +59,12 @@ def initialise(db: sqlite3.Connection, meta: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def transaction(db: sqlite3.Connection, write: bool = True):
-    """BEGIN IMMEDIATE for writes (take the write lock up front), DEFERRED for consistent reads."""
+    """BEGIN IMMEDIATE for writes (take the write lock up front), DEFERRED for consistent reads.
+
+    A read inside an open transaction joins it, so several reads can share one snapshot."""
+    if not write and db.in_transaction:
+        yield db
+        return
     db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
         yield db

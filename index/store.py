@@ -214,24 +214,30 @@ class IndexStore:
             return self._sparse.search(query, k)
 
     def passages_by_id(self, pids: Iterable[int]) -> dict[int, tuple[Passage, str, str]]:
-        with self._lock, records.transaction(self._db, write=False):
+        with self.reading():
             return records.passages_by_pid(self._db, pids)
 
+    @contextlib.contextmanager
+    def reading(self):
+        """Reads inside this block see one snapshot, whatever other processes commit meanwhile."""
+        with self._lock, records.transaction(self._db, write=False):
+            yield self
+
     def passages_of(self, article_id: str) -> list[Passage]:
-        with self._lock:
+        with self.reading():
             return records.passages_of(self._db, article_id)
 
     def articles(self, ids: list[str] | None = None) -> list[Article]:
-        with self._lock:
+        with self.reading():
             return records.articles(self._db, ids)
 
     def article_infos(self) -> list[dict]:
-        with self._lock:
+        with self.reading():
             return records.article_infos(self._db)
 
     def counts(self) -> tuple[int, int]:
         """(articles, passages)."""
-        with self._lock, records.transaction(self._db, write=False):
+        with self.reading():
             return (self._db.execute("SELECT count(*) FROM articles").fetchone()[0],
                     self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
 
