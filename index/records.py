@@ -128,6 +128,25 @@ def articles(db: sqlite3.Connection, ids: list[str] | None = None) -> list[Artic
     return [Article(*row) for row in rows]
 
 
+def existing_ids(db: sqlite3.Connection, ids: list[str]) -> set[str]:
+    found = set()
+    for lo in range(0, len(ids), 500):
+        chunk = ids[lo:lo + 500]
+        found.update(row[0] for row in db.execute(
+            f"SELECT id FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return found
+
+
+def articles_by_key(db: sqlite3.Connection, keys: list[str]) -> list[Article]:
+    """Articles whose id or source (URL or file path) is one of `keys`, in order of addition."""
+    rows = {}
+    for key in keys:
+        for row in db.execute("SELECT seq, id, title, source, published, text FROM articles "
+                              "WHERE id = ? OR source = ?", (key, key)):
+            rows[row[0]] = row[1:]
+    return [Article(*rows[seq]) for seq in sorted(rows)]
+
+
 def passages_by_pid(db: sqlite3.Connection, pids) -> dict[int, tuple[Passage, str, str]]:
     """pid -> (passage with its text, article title, article source), for the pids still present."""
     out = {}

@@ -52,6 +52,8 @@ WRITE_LOCK = ".write.lock"
 # rebuild everything once tombstones are this share of the vectors.
 MAX_SMALL_SEGMENTS = 8
 MAX_TOMBSTONE_SHARE = 0.2
+# Each large segment costs a probe of its inverted lists per question: past this many, rebuild as one.
+MAX_APPROXIMATE_SEGMENTS = 8
 # Articles embedded and committed per batch: an interrupted long build keeps what was committed.
 COMMIT_EVERY_PASSAGES = 2048
 
@@ -261,8 +263,8 @@ class IndexStore:
         """Split, embed and commit the articles not indexed yet, in batches of about `commit_every`
         passages; an article under the URL (or single-article file) of an indexed one replaces it."""
         result = AddResult()
-        with self._lock:
-            known = {row[0] for row in self._db.execute("SELECT id FROM articles")}
+        with self.reading():
+            known = records.existing_ids(self._db, [a.id for a in articles])
         unique: dict[str, Article] = {}
         for article in articles:
             if article.id not in known:
@@ -303,7 +305,7 @@ class IndexStore:
         result = AddResult()
         with self._lock, write_lock(self.folder):
             self._recover()
-            known = {row[0] for row in self._db.execute("SELECT id FROM articles")}
+            known = records.existing_ids(self._db, [a.id for a in articles])
             new = {a.id: a for a in articles if a.id not in known}
             keep = [i for i, p in enumerate(passages) if p.article_id in new]
             passages = [passages[i] for i in keep]
@@ -311,8 +313,9 @@ class IndexStore:
             if not new:
                 return result
             new_ids = set(new)
-            stale = [a for a in records.articles(self._db) if a.source in (replace_sources or set())
-                     and a.id not in new_ids and any(n.source == a.source for n in new.values())]
+            sources = sorted({a.source for a in new.values()} & (replace_sources or set()))
+            stale = [a for a in records.articles_by_key(self._db, sources)
+                     if a.source in sources and a.id not in new_ids]
             with records.transaction(self._db):
                 batch = records.next_counter(self._db, "next_batch", 1)
                 first_pid = records.next_counter(self._db, "next_pid", len(passages))
@@ -347,11 +350,7 @@ class IndexStore:
         """Remove the articles with these ids or sources (URL or file path); returns those removed."""
         with self._lock, write_lock(self.folder):
             self._recover()
-            found: dict[str, Article] = {}
-            for key in keys:
-                for article in records.articles(self._db):
-                    if key in (article.id, article.source):
-                        found[article.id] = article
+            found = {a.id: a for a in records.articles_by_key(self._db, list(keys))}
             if not found:
                 return []
             with records.transaction(self._db):
@@ -375,7 +374,9 @@ class IndexStore:
         if total and len(self._tombstones) > MAX_TOMBSTONE_SHARE * total:
             self._compact(full=True)
         elif len(small) > MAX_SMALL_SEGMENTS:
-            self._compact(full=sum(len(s.ids) for s in small) >= APPROXIMATE_MIN_VECTORS)
+            self._compact(full=False)  # the merged segment gets an approximate index once large enough
+        elif len(self._segments) - len(small) > MAX_APPROXIMATE_SEGMENTS:
+            self._compact(full=True)
 
     def _compact(self, full: bool) -> dict:
         chosen = self._segments if full else [s for s in self._segments if not s.approximate]

@@ -69,8 +69,9 @@ def build_approximate(vectors: np.ndarray, ids: np.ndarray):
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = 10  # k-means iterations: the lists need to be balanced, not optimal
     rng = np.random.default_rng(0)
-    sample = vectors[rng.choice(n, size=min(n, 64 * nlist), replace=False)]
+    sample = vectors[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
     index.train(np.ascontiguousarray(sample))
     for lo in range(0, n, 100_000):
         index.add_with_ids(vectors[lo:lo + 100_000], ids[lo:lo + 100_000])
