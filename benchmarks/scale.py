@@ -191,6 +191,24 @@ def dense_recall_vs_exact(store: IndexStore, embedder, questions: list[str], k: 
     return round(float(np.mean(hits)), 4)
 
 
+def segment_cost(vectors: np.ndarray, query_vectors: np.ndarray, work: Path) -> dict:
+    """Dense search p50 over the same exact vectors as 1, 4, 8, 16 and 32 segments: what merging saves."""
+    from index.vectors import Segment, search_segments, write_segment
+
+    out = {}
+    ids = np.arange(len(vectors), dtype=np.int64)
+    for n in (1, 4, 8, 16, 32):
+        folder = work / f"segments-{n}"
+        bounds = np.linspace(0, len(vectors), n + 1).astype(int)
+        for i in range(n):
+            write_segment(folder, f"s{i:03d}", vectors[bounds[i]:bounds[i + 1]], ids[bounds[i]:bounds[i + 1]],
+                          approximate_min=10**9)
+        segments = [Segment.open(folder, f"s{i:03d}") for i in range(n)]
+        out[n] = percentiles(time_searches(lambda q: search_segments(segments, q, 50, None), list(query_vectors)))
+        shutil.rmtree(folder)
+    return out
+
+
 def rss_probe(folder: Path, questions_file: Path) -> None:
     """Run in a fresh process: open the index, answer the queries, print the peak RSS in MB."""
     embedder = SentenceEmbedder()
@@ -232,6 +250,10 @@ def main() -> None:
     news = load_squad(NEWS)[0][:100]
     work = Path(args.work or tempfile.mkdtemp(prefix="newsqa-scale-"))
     results = {"sigma": SIGMA, "queries": len(questions), "sizes": {}, "cpu_count": os.cpu_count()}
+
+    # what a search pays per extra segment: the base vectors split into 1..32 exact segments
+    results["segments_cost_dense_top50"] = segment_cost(vectors, embedder.embed(questions), work)
+    print("dense search over 1/4/8/16/32 segments:", results["segments_cost_dense_top50"], flush=True)
 
     # ingestion on real text, end to end, at the smallest size
     smallest = min(args.sizes)
