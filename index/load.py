@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.clean import clean_article_text, normalize_text
 from index.ids import article_id
+from index.metadata import clean_published, clean_title, clean_url, displayable, source_of_path
 from index.types import Article
 from index.errors import BadArticleError
 
@@ -26,6 +28,9 @@ JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# One article's cleaned text: a longer "article" is a dump to split, and would take one commit
+# of thousands of passages (the index commits whole articles).
+MAX_ARTICLE_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,10 @@ class LoadReport:
 def read_text_file(path: Path) -> str:
     """The file's text, or BadArticleError saying why it is not a text article."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise BadArticleError(f"{path}: not a regular file ({_file_kind(info.st_mode)}); nothing read")
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise BadArticleError(f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_FILE_BYTES // 2**20} MiB limit")
         data = path.read_bytes()
@@ -62,15 +70,27 @@ def read_text_file(path: Path) -> str:
         raise BadArticleError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8 and try again") from e
 
 
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
 def make_article(raw_text: str, source: str, title: str | None = None, published: str | None = None) -> Article:
-    title, body = clean_article_text(raw_text, title)
+    source = displayable(source)
+    title, body = clean_article_text(displayable(raw_text), title)
     if not body.strip():
         raise BadArticleError(f"{source or 'pasted text'}: the article is empty after cleaning")
+    if len(body) > MAX_ARTICLE_CHARS:
+        raise BadArticleError(f"{source or 'pasted text'}: {len(body):,} characters is more than one article "
+                              f"(the limit is {MAX_ARTICLE_CHARS:,}); split it into articles")
     return Article(article_id(title, body), title, source, published, body)
 
 
 def load_text(path: Path) -> list[Article]:
-    return [make_article(read_text_file(path), str(path))]
+    return [make_article(read_text_file(path), source_of_path(path))]
 
 
 def load_markdown(path: Path) -> list[Article]:
@@ -92,30 +112,38 @@ def load_markdown(path: Path) -> list[Article]:
                 title = text
             else:
                 blocks.append(text)
-    return [make_article("\n".join(blocks), str(path), title)]
+    return [make_article("\n".join(blocks), source_of_path(path), title)]
 
 
 def load_html(path: Path) -> list[Article]:
     """Main text of a saved web page, by trafilatura (boilerplate, menus and comments removed)."""
     import trafilatura
 
+    # trafilatura logs its internals ("discarding data: None") at warning level; our own warning
+    # says what matters (the page skipped, and why)
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     html = read_text_file(path)
     text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
     if not text:
         raise BadArticleError(f"{path}: no article text found in this HTML page")
-    meta = trafilatura.extract_metadata(html)
-    title = meta.title if meta and meta.title else None
-    published = meta.date if meta and meta.date else None
-    source = meta.url if meta and meta.url else str(path)
+    # the date only when the page states one: a guess from the file's age or a nearby number
+    # would be shown to the user as a fact
+    meta = trafilatura.extract_metadata(html, extensive=False,
+                                        date_config={"extensive_search": False, "original_date": True})
+    where = source_of_path(path)
+    title = clean_title(meta.title, where) if meta else None
+    published = clean_published(meta.date, where) if meta and meta.date else None
+    source = (clean_url(meta.url, where) if meta and meta.url else None) or where
     return [make_article(text, source, title, published)]
 
 
 def _record_to_article(record: dict, path: Path, n: int) -> Article:
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise BadArticleError(f"{path}: record {n} needs a 'text' string (and a 'title')")
-    title = record.get("title")
-    return make_article(record["text"], record.get("url") or str(path),
-                        str(title) if title else None, record.get("published"))
+    where = f"{source_of_path(path)}#{n}"
+    url = clean_url(record.get("url"), where)
+    return make_article(record["text"], url or source_of_path(path), clean_title(record.get("title"), where),
+                        clean_published(record.get("published"), where))
 
 
 def is_squad(data) -> bool:
@@ -129,7 +157,7 @@ def load_json(path: Path, report: LoadReport) -> None:
     except json.JSONDecodeError as e:
         raise BadArticleError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from e
     if is_squad(data):
-        report.articles.extend(squad_articles(data)[0])
+        report.articles.extend(squad_articles(data, report.skipped, source_of_path(path))[0])
         return
     records = data if isinstance(data, list) else [data]
     _add_records(records, path, report)
@@ -154,23 +182,48 @@ def _add_records(records: list, path: Path, report: LoadReport) -> None:
             report.skipped.append((f"{path}#{n}", str(e)))
 
 
-def squad_articles(data: dict) -> tuple[list[Article], list[SquadQuestion]]:
-    """One article per SQuAD title, its contexts as paragraphs, kept verbatim (no cleaning)."""
+def squad_articles(data: dict, skipped: list[tuple[str, str]] | None = None,
+                   where: str = "") -> tuple[list[Article], list[SquadQuestion]]:
+    """One article per SQuAD title, its contexts as paragraphs, kept verbatim (no cleaning).
+
+    An entry without paragraphs, or a paragraph without a text `context`, is left out and listed
+    in `skipped` with its reason; a paragraph without `qas` is indexed with no questions."""
     articles, questions = [], []
-    for entry in data["data"]:
-        contexts = [p["context"] for p in entry["paragraphs"]]
+    for n, entry in enumerate(data["data"], 1):
+        paragraphs = entry.get("paragraphs") if isinstance(entry, dict) else None
+        if not isinstance(paragraphs, list):
+            _skip(skipped, f"{where}#{n}", "a SQuAD entry needs a 'paragraphs' list")
+            continue
+        good = []
+        for m, paragraph in enumerate(paragraphs, 1):
+            if isinstance(paragraph, dict) and isinstance(paragraph.get("context"), str) and paragraph["context"].strip():
+                good.append(paragraph)
+            else:
+                _skip(skipped, f"{where}#{n}.{m}", "a SQuAD paragraph needs a non-empty 'context' string")
+        if not good:
+            continue
+        contexts = [p["context"] for p in good]
         text = "\n\n".join(contexts)
-        title = entry.get("title", "").replace("_", " ")
+        title = entry.get("title") if isinstance(entry.get("title"), str) else ""
+        title = title.replace("_", " ")
         aid = article_id(title, text)
         articles.append(Article(aid, title, "", None, text))
         offset = 0
-        for paragraph, context in zip(entry["paragraphs"], contexts):
-            for qa in paragraph["qas"]:
-                answers = [a["text"] for a in qa.get("answers", [])]
-                questions.append(SquadQuestion(qa["id"], qa["question"], answers, bool(qa.get("is_impossible")),
-                                               aid, offset, offset + len(context)))
+        for paragraph, context in zip(good, contexts):
+            qas = paragraph.get("qas") if isinstance(paragraph.get("qas"), list) else []
+            for qa in qas:
+                if not (isinstance(qa, dict) and isinstance(qa.get("question"), str)):
+                    continue
+                answers = [a["text"] for a in qa.get("answers") or [] if isinstance(a, dict) and isinstance(a.get("text"), str)]
+                questions.append(SquadQuestion(str(qa.get("id", "")), qa["question"], answers,
+                                               bool(qa.get("is_impossible")), aid, offset, offset + len(context)))
             offset += len(context) + 2
     return articles, questions
+
+
+def _skip(skipped: list | None, where: str, reason: str) -> None:
+    if skipped is not None:
+        skipped.append((where, reason))
 
 
 def load_squad(path: str | Path) -> tuple[list[Article], list[SquadQuestion]]:
@@ -186,7 +239,7 @@ def load_paths(paths: list[str | Path]) -> LoadReport:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            report.skipped.append((str(path), "no such file or folder"))
+            report.skipped.append((source_of_path(path), "no such file or folder"))
             continue
         for file in article_files(path):
             load_file_into(report, file)
@@ -197,11 +250,12 @@ def load_paths(paths: list[str | Path]) -> LoadReport:
 
 def article_files(path: Path) -> list[Path]:
     """The files `load_paths` reads for one existing path: the file itself, or a folder's
-    non-hidden files of a supported type, sorted."""
+    non-hidden entries of a supported type, sorted. A FIFO or device among them is listed too, so
+    that reading it reports it as skipped rather than leaving it out silently (it is never read)."""
     if not path.is_dir():
         return [path]
     return sorted(p for p in path.rglob("*")
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
+                  if not p.is_dir() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
 def load_file_into(report: LoadReport, file: Path) -> None:
@@ -209,7 +263,7 @@ def load_file_into(report: LoadReport, file: Path) -> None:
     try:
         _load_file(file, report)
     except BadArticleError as e:
-        report.skipped.append((str(file), str(e).removeprefix(f"{file}: ")))
+        report.skipped.append((source_of_path(file), displayable(str(e)).removeprefix(f"{source_of_path(file)}: ")))
 
 
 def _load_file(path: Path, report: LoadReport) -> None:

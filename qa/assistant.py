@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 
 from index.embed import Embedder, SentenceEmbedder
 from index.load import LoadReport, article_from_text, load_paths
+from index.metadata import displayable
 from index.store import AddResult, IndexStore, PassageStore, is_index, remove_index, write_lock
 from index.types import Article, Passage
 from qa.errors import BadArticleError, BadQuestionError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
@@ -30,6 +31,7 @@ from qa.settings import BUNDLED_ARTICLE, Settings
 from qa.types import AskResult, Citation, RetrievedPassage, Turn
 
 log = logging.getLogger(__name__)
+MAX_TOP_K = 100  # passages read per question: beyond this, reading takes seconds and adds nothing
 
 
 class Assistant:
@@ -75,8 +77,8 @@ class Assistant:
         """
         settings = (settings if settings is not None else Settings.from_env()).with_overrides(index_dir=Path(index_dir))
         assistant = cls(settings, **parts)
-        store = assistant._store = assistant._fresh_or_existing_store()
         if ray is not None:
+            store = assistant._store = assistant._fresh_or_existing_store()
             wanted = assistant._build_on_ray(sources, ray)
         else:
             articles, report = _articles_from(sources)
@@ -85,6 +87,7 @@ class Assistant:
                 reasons = "; ".join(f"{s}: {r}" for s, r in report.skipped) or "nothing given"
                 raise BadArticleError(f"no articles to index ({reasons})")
             wanted = {a.id for a in articles}
+            store = assistant._store = assistant._fresh_or_existing_store()
             assistant.last_add_result = store.add_articles(articles, assistant.embedder, progress=progress)
         store.remove([info["id"] for info in store.article_infos() if info["id"] not in wanted])
         return assistant
@@ -219,6 +222,7 @@ class Assistant:
     def check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise BadQuestionError("the question is empty; type a question about the articles")
+        question = displayable(question)  # undecodable bytes (a terminal's, a client's) become U+FFFD
         if len(question) > self.settings.max_question_chars:
             raise BadQuestionError(f"the question is {len(question):,} characters long; "
                                    f"the limit is {self.settings.max_question_chars:,}")
@@ -234,6 +238,8 @@ class Assistant:
 
     def _retrieve(self, query: str, top_k: int | None, mode: str | None = None) -> list[RetrievedPassage]:
         k = self.settings.top_k if top_k is None else top_k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_TOP_K:
+            raise BadQuestionError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {k!r}")
         with self._lock:
             store = self.store
             return retrieve(self.retriever(mode), store, query, k)

@@ -1,0 +1,70 @@
+"""Check and normalise an article's metadata before it is stored: title, source, published date.
+
+Metadata comes from files we do not control (JSON records, saved pages, file names). A field of
+the wrong type or shape is dropped with a warning, never stored as it came: a stored article's
+title and source are always strings and its date an ISO 8601 string or None, so every reader
+of the index (the chat's article list, citations, JSON output) can rely on the types.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import date, datetime
+
+log = logging.getLogger(__name__)
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def displayable(text: str) -> str:
+    """Text that can be stored and printed: lone surrogates (undecodable bytes of a file name or a
+    command-line argument) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def source_of_path(path) -> str:
+    """A file path as a storable source: bytes the file system gave that are not UTF-8 become U+FFFD."""
+    return displayable(os.fspath(path))
+
+
+def clean_title(value, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return displayable(value)
+    log.warning("%s: dropped the title %r (not text)", where, value)
+    return None
+
+
+def clean_url(value, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and re.match(r"^https?://\S+$", value.strip()):
+        return displayable(value.strip())
+    log.warning("%s: dropped the url %r (not an http or https address)", where, value)
+    return None
+
+
+def clean_published(value, where: str) -> str | None:
+    """An ISO 8601 date (or date and time) as text, or None; anything else is dropped with a warning."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = date.fromisoformat(text[:10])
+                return parsed.isoformat()
+            except ValueError:
+                pass
+        else:
+            return parsed.date().isoformat() if len(text) == 10 else parsed.isoformat()
+    log.warning("%s: dropped the published date %r (not an ISO date such as 2017-11-21)", where, value)
+    return None
