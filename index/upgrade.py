@@ -55,6 +55,9 @@ def upgrade_format1(folder: Path, embedder_name: str) -> IndexStore:
     if manifest.get("embedding_model") != embedder_name:
         raise EmbedderMismatchError(f"{folder} was built with {manifest.get('embedding_model')!r}, but "
                                     f"{embedder_name!r} is configured; rebuild it instead")
+    for stale in folder.parent.glob(f".{folder.name}.upgrade-*"):  # left by an upgrade that was killed
+        if not _alive(stale.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = folder.with_name(f".{folder.name}.upgrade-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     store = IndexStore.create(staging, embedder_name, int(manifest["embedding_dim"]))
@@ -67,3 +70,13 @@ def upgrade_format1(folder: Path, embedder_name: str) -> IndexStore:
         os.rename(staging, folder)
     shutil.rmtree(old, ignore_errors=True)
     return IndexStore.open(folder, embedder_name)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True

@@ -244,6 +244,7 @@ def test_a_format_1_index_gets_a_clear_message_and_upgrades_without_embedding_ag
     folder = tmp_path / "old"
     articles = load_paths([bundled_copy, SAMPLES / "articles.jsonl"]).articles
     passages = write_format1(folder, articles, HashEmbedder())
+    (tmp_path / ".old.upgrade-999999999").mkdir()  # a killed upgrade's staging folder
     with pytest.raises(IndexFormatError, match="format 1.*qa index upgrade --index"):
         Assistant.load(folder, Settings(index_dir=folder), embedder=HashEmbedder(), reader=KeywordReader({}))
 
