@@ -21,7 +21,8 @@ from index.embed import Embedder, SentenceEmbedder
 from index.load import LoadReport, article_from_text, load_paths
 from index.store import PassageIndex, write_lock
 from index.types import Article, Passage
-from qa.errors import BadArticleError, BadQuestionError, IndexFormatError, IndexNotFoundError, QAError
+from qa.errors import (BadArticleError, BadQuestionError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError,
+                       QAError)
 from qa.followup import name_as_written, resolve_followup, retrieval_query
 from qa.reader.model import PassageReading, TransformersReader
 from qa.retrieve import retrieve
@@ -32,7 +33,8 @@ from qa.types import AskResult, Citation, RetrievedPassage, Turn
 class Assistant:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, reader=None):
         self.settings = settings if settings is not None else Settings.from_env()
-        self.embedder = embedder if embedder is not None else SentenceEmbedder()
+        self.embedder = embedder if embedder is not None else \
+            SentenceEmbedder(cache_dir=self.settings.cache_dir / "embedder")
         self.reader = reader if reader is not None else TransformersReader(self.settings.reader_model)
         self._index: PassageIndex | None = None
         self._index_mtime: float | None = None
@@ -77,10 +79,10 @@ class Assistant:
             self._build_bundled(folder)
         try:
             index = PassageIndex.load(folder, self.embedder.name)
-        except (IndexFormatError, IndexNotFoundError):
+        except (IndexFormatError, IndexNotFoundError, EmbedderMismatchError):
             if self.settings.index_dir is not None:
                 raise
-            self._build_bundled(folder)  # our own cache: rebuild it rather than fail
+            self._build_bundled(folder)  # our own cache (or one of another embedder): rebuild it rather than fail
             index = PassageIndex.load(folder, self.embedder.name)
         with self._lock:
             self._index, self._index_mtime = index, _mtime(folder / "manifest.json")
@@ -91,7 +93,7 @@ class Assistant:
                 try:
                     PassageIndex.load(folder, self.embedder.name)
                     return
-                except (IndexFormatError, IndexNotFoundError):
+                except (IndexFormatError, IndexNotFoundError, EmbedderMismatchError):
                     pass
             index = PassageIndex.empty(self.embedder)
             index.add_articles(load_paths([BUNDLED_ARTICLE]).articles, self.embedder)
