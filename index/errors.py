@@ -23,3 +23,7 @@ class IndexFormatError(QAError):
 
 class EmbedderMismatchError(QAError):
     """The index was built with another embedding model than the one configured."""
+
+    def __init__(self, message: str, stored: str | None = None):
+        super().__init__(message)
+        self.stored = stored  # the embedder the index was built with

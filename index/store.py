@@ -149,7 +149,7 @@ class IndexStore:
         if meta.get("embedding_model") != embedder_name:
             raise EmbedderMismatchError(
                 f"{folder} was built with the embedder {meta.get('embedding_model')!r}, "
-                f"but {embedder_name!r} is configured; {rebuild_hint(folder)}")
+                f"but {embedder_name!r} is configured; {rebuild_hint(folder)}", stored=meta.get("embedding_model"))
         store = cls(folder, db, meta)
         store._recover_if_idle()
         return store

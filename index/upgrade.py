@@ -54,7 +54,8 @@ def upgrade_format1(folder: Path, embedder_name: str) -> IndexStore:
     manifest, articles, passages, vectors = read_format1(folder)
     if manifest.get("embedding_model") != embedder_name:
         raise EmbedderMismatchError(f"{folder} was built with {manifest.get('embedding_model')!r}, but "
-                                    f"{embedder_name!r} is configured; rebuild it instead")
+                                    f"{embedder_name!r} is configured; rebuild it instead",
+                                    stored=manifest.get("embedding_model"))
     for stale in folder.parent.glob(f".{folder.name}.upgrade-*"):  # left by an upgrade that was killed
         if not _alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)

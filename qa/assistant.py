@@ -12,13 +12,14 @@ Constructing does no I/O; models load on first use or `warm_up()`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from index.embed import Embedder, SentenceEmbedder
+from index.embed import Embedder, SentenceEmbedder, precision_of
 from index.load import LoadReport, article_from_text, load_paths
 from index.metadata import displayable
 from index.store import AddResult, IndexStore, PassageStore, is_index, remove_index, write_lock
@@ -40,13 +41,26 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
                  reader: Reader | None = None):
         self.settings = settings if settings is not None else Settings.from_env()
-        self.embedder = embedder if embedder is not None else SentenceEmbedder()
+        self._own_embedder = embedder is None  # ours to match to an index built in another precision
+        self.embedder = embedder if embedder is not None else self._sentence_embedder(self.settings.embedder_precision)
         self.reader = reader if reader is not None else TransformersReader(
             self.settings.reader_model, runner=RUNNERS[self.settings.reader_backend]())
         self._store: IndexStore | None = None
         self._lock = threading.RLock()  # tokenizers are not safe to share across threads
         self.last_load_report: LoadReport | None = None
         self.last_add_result: AddResult | None = None
+
+    def _sentence_embedder(self, precision: str) -> SentenceEmbedder:
+        return SentenceEmbedder(precision=precision, cache_dir=self.settings.cache_dir / "embedder")
+
+    def _match_embedder(self, error: EmbedderMismatchError) -> bool:
+        """Switch to the precision an index was built in, if the embedder is ours and it is a known one."""
+        precision = precision_of(error.stored or "")
+        if not self._own_embedder or precision is None:
+            return False
+        log.info("the index was built with the %s embedder; using it", precision)
+        self.embedder = self._sentence_embedder(precision)
+        return True
 
     # ---- opening and building ---------------------------------------------------------------
     @property
@@ -112,7 +126,10 @@ class Assistant:
             raise BadArticleError("a Ray build reads files and folders, not Article objects")
         wanted: set[str] = set()
         result = AddResult()
-        run = embed_on_ray(list(sources), address, make_embedder=type(self.embedder))
+        # the workers build the same embedder (same precision), so their vectors match the questions'
+        make = functools.partial(type(self.embedder), precision=self.embedder.precision) \
+            if hasattr(self.embedder, "precision") else type(self.embedder)
+        run = embed_on_ray(list(sources), address, make_embedder=make)
         for part in run:
             wanted.update(a.id for a in part.articles)
             added = self._store.add_embedded(part.articles, part.passages, part.vectors)
@@ -133,7 +150,12 @@ class Assistant:
 
         settings = (settings if settings is not None else Settings.from_env()).with_overrides(index_dir=Path(index_dir))
         assistant = cls(settings, **parts)
-        assistant._store = upgrade_format1(Path(index_dir), assistant.embedder.name)
+        try:
+            assistant._store = upgrade_format1(Path(index_dir), assistant.embedder.name)
+        except EmbedderMismatchError as e:
+            if not assistant._match_embedder(e):
+                raise
+            assistant._store = upgrade_format1(Path(index_dir), assistant.embedder.name)
         return assistant
 
     @property
@@ -149,14 +171,21 @@ class Assistant:
     def _open_store(self) -> IndexStore:
         folder = self.index_dir
         if self.settings.index_dir is not None:
+            try:
+                return IndexStore.open(folder, self.embedder.name)
+            except EmbedderMismatchError as e:
+                if not self._match_embedder(e):
+                    raise
+                return IndexStore.open(folder, self.embedder.name)
+        # the bundled article's index: our own cache, built on first use, rebuilt if unreadable or
+        # built by another embedder
+        try:
             return IndexStore.open(folder, self.embedder.name)
-        try:  # the bundled article's index: our own cache, built on first use, rebuilt if unreadable
-            return IndexStore.open(folder, self.embedder.name)
-        except (IndexFormatError, IndexNotFoundError):
+        except (IndexFormatError, IndexNotFoundError, EmbedderMismatchError):
             with write_lock(folder.parent / f".{folder.name}.build"):
                 try:
                     return IndexStore.open(folder, self.embedder.name)  # another process built it meanwhile
-                except (IndexFormatError, IndexNotFoundError):
+                except (IndexFormatError, IndexNotFoundError, EmbedderMismatchError):
                     remove_index(folder)
                     store = IndexStore.create(folder, self.embedder.name, self.embedder.dim)
                     store.add_articles(load_paths([BUNDLED_ARTICLE]).articles, self.embedder)

@@ -43,6 +43,7 @@ class Settings:
     (`qa.reader.model.RUNNERS`)."""
 
     index_dir: Path | None = None  # None: the bundled article's index, built on first use
+    embedder_precision: str = "int8"  # "int8" (ONNX Runtime), "bf16" or "fp32": see index.embed
     retriever: str = "fused"
     top_k: int = 5  # passages retrieved and read per question
     candidates_per_retriever: int = 50  # depth of the dense and BM25 lists before fusion
@@ -64,6 +65,8 @@ class Settings:
             env["index_dir"] = Path(os.environ["NEWSQA_INDEX"])
         if os.environ.get("NEWSQA_READER"):
             env["reader_model"] = os.environ["NEWSQA_READER"]
+        if os.environ.get("NEWSQA_EMBEDDER_PRECISION"):
+            env["embedder_precision"] = os.environ["NEWSQA_EMBEDDER_PRECISION"]
         if os.environ.get("NEWSQA_RETRIEVER"):
             env["retriever"] = os.environ["NEWSQA_RETRIEVER"]
         if os.environ.get("NEWSQA_CACHE"):

@@ -57,7 +57,7 @@ def test_build_add_info_and_ask_json(env, built_index):
     proc = qa(env, "index", "add", SAMPLES / "articles.jsonl", SAMPLES / "saved-page.html", "--index", built_index)
     assert "added 2 new article(s)" in proc.stdout
     info = json.loads(qa(env, "index", "info", "--index", built_index, "--json").stdout)
-    assert info["article_count"] == 4 and info["embedding_model"].endswith("all-MiniLM-L6-v2")
+    assert info["article_count"] == 4 and info["embedding_model"].startswith("sentence-transformers/all-MiniLM-L6-v2")
     proc = qa(env, "ask", "Where did the UN-sponsored negotiations resume?", "--index", built_index, "--json",
               "--top-k", "3")
     result = json.loads(proc.stdout)
