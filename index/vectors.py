@@ -135,6 +135,12 @@ class Segment:
 def search_segments(segments: list[Segment], query: np.ndarray, k: int,
                     excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The k best (ids, scores) over all segments; ties go to the lower id (older passage)."""
+    import faiss
+
+    # One question is too little work to share between threads, and on a busy machine (a server
+    # answering several users) OpenMP's threads wait on each other. This sets it for the calling
+    # thread only; building and compaction keep every core.
+    faiss.omp_set_num_threads(1)
     all_ids, all_scores = [], []
     for segment in segments:
         ids, scores = segment.search(query, k, excluded)
