@@ -214,13 +214,21 @@ def rss_probe(folder: Path, questions_file: Path) -> None:
     embedder = SentenceEmbedder()
     embedder.warm_up()
     questions = json.loads(questions_file.read_text())
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     store = IndexStore.open(folder, embedder.name)
     retriever = make_retriever("fused", store, embedder)
     for q in questions:
         retrieve(retriever, store, q, 5)
-    print(json.dumps({"model_only_mb": round(before), "peak_rss_mb": round(resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+    print(json.dumps({"model_only_mb": round(before), "peak_rss_mb": round(peak_rss_mb())}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: that keeps the parent's peak
+    across fork and exec, so a probe started by a large process would report the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_rss(folder: Path, questions: list[str]) -> dict:
@@ -307,7 +315,7 @@ def main() -> None:
         print(f"{n:>9,} passages: build {build_s:.1f} s; fused p50 {row['fused']['p50_ms']} ms; "
               f"recall@10 {row['dense_recall@10_vs_exact']}; rss {row['rss']}", flush=True)
 
-        if n <= args.baseline_max:
+        if size <= args.baseline_max:
             base = FormatOneBaseline(work / f"baseline-{size}")
             t = time.perf_counter()
             for part_articles, part_passages, part_vectors in corpus_parts(articles, passages, vectors, size,
