@@ -73,7 +73,8 @@ def check_snapshot(store: IndexStore, embedder: HashEmbedder) -> None:
     store.passages_by_id(list(ids) + list(sparse))
 
 
-def run(folder: Path, loads: int, writer_seconds: float) -> dict:
+def run(folder: Path, loads: int, writer_seconds: float, min_seconds: float = 0.0) -> dict:
+    """At least `loads` loads, and for at least `min_seconds`, while the writer runs."""
     embedder = HashEmbedder()
     stop = folder.with_name("stop-writer")
     store = IndexStore.create(folder, embedder.name, embedder.dim)
@@ -85,7 +86,7 @@ def run(folder: Path, loads: int, writer_seconds: float) -> dict:
     failures: list[str] = []
     done = 0
     started = time.monotonic()
-    while done < loads and writer.poll() is None:
+    while (done < loads or time.monotonic() - started < min_seconds) and writer.poll() is None:
         try:
             check_once(folder, embedder)
         except Exception as e:  # every kind of failure counts
