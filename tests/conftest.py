@@ -26,10 +26,12 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def real_embedder():
+def real_embedder(tmp_path_factory):
     from index.embed import SentenceEmbedder
 
-    embedder = SentenceEmbedder()
+    # the session's cache folder, where NEWSQA_CACHE points in each test: the int8 conversion
+    # runs once per session, never into the user's own cache
+    embedder = SentenceEmbedder(cache_dir=tmp_path_factory.getbasetemp() / "cache" / "embedder")
     embedder.warm_up()
     return embedder
 
