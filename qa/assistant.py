@@ -247,14 +247,30 @@ class Assistant:
     def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
             top_k: int | None = None) -> AskResult:
         """Answer from the indexed articles, or return found=False when they do not say."""
-        question = self.check_question(question)
-        turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
-        resolved = resolve_followup(question, turns, self._name_as_written)
-        query = retrieval_query(question, resolved, turns)
+        return self.ask_many([(question, history)], top_k=top_k)[0]
+
+    def ask_many(self, questions: Sequence[tuple[str, Sequence[Turn | tuple] | None]], *,
+                 top_k: int | None = None) -> list[AskResult]:
+        """Answer several (question, history) pairs at once: the same results as `ask` on each,
+        with the reader reading all their passages in shared forward passes (a server batches
+        questions that arrive together this way). A bad question raises, as `ask` would."""
+        asked = []
+        for question, history in questions:
+            question = self.check_question(question)
+            turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
+            resolved = resolve_followup(question, turns, self._name_as_written)
+            asked.append((question, resolved, retrieval_query(question, resolved, turns)))
         with self._lock:  # reentrant: retrieval and reading see the same index snapshot
-            hits = self._retrieve(query, top_k)
-            readings = self.reader.read(resolved, [h.text for h in hits]) if hits else []
-        return self._answer(question, resolved, hits, readings, query)
+            hits = [self._retrieve(query, top_k) for _, _, query in asked]
+            readings = self._read_many([(resolved, [h.text for h in found]) for (_, resolved, _), found in zip(asked, hits)])
+        return [self._answer(question, resolved, found, read, query)
+                for (question, resolved, query), found, read in zip(asked, hits, readings)]
+
+    def _read_many(self, items: list[tuple[str, list[str]]]) -> list[list[PassageReading]]:
+        read_many = getattr(self.reader, "read_many", None)
+        if read_many is not None:
+            return read_many(items)
+        return [self.reader.read(question, texts) if texts else [] for question, texts in items]
 
     def _name_as_written(self, name: str) -> str:
         # the articles that mention the name (BM25), not the whole archive
