@@ -2,8 +2,9 @@
 
 Endpoints for `gradio_client`: `/ask` (question -> the `qa ask --json` object), `/chat`
 (question + history -> the same object), `/articles` (the indexed articles), `/add_files` and
-`/add_text`. The browser chat keeps each user's conversation in `gr.State`. What the events do
-lives in `ui.handlers`, the message HTML in `ui.render`; answering is entirely `qa`'s.
+`/add_text`. The browser chat keeps each user's conversation in `gr.State`. Questions arriving
+together are read in one batch (`ui.batcher`). What the events do lives in `ui.handlers`, the
+message HTML in `ui.render`; answering is entirely `qa`'s.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gradio as gr
 
 from qa.errors import QAError
 from ui import style
+from ui.batcher import MAX_BATCH, BatchingAssistant
 from ui.handlers import (
     ALLOWED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -36,9 +38,9 @@ EXAMPLE_QUESTIONS = [
     "Who did Putin meet in Sochi?",
     "Where will the UN talks resume?",
 ]
-# The assistant runs one model call at a time; a few events in flight let validation and
-# rendering overlap with it without piling threads onto a CPU-bound lock.
-ANSWER_CONCURRENCY = 4
+# Questions in flight at once: as many as one batch reads together (ui.batcher), so a batch
+# can fill up; more would only wait in threads instead of in the queue.
+ANSWER_CONCURRENCY = MAX_BATCH
 INTRO = (
     f"# {TITLE}\n"
     "Ask a question about the articles. Every answer is quoted word for word from an article, "
@@ -62,7 +64,7 @@ def _api_errors(fn):
 
 def build_app(assistant: AssistantLike) -> gr.Blocks:
     """The chat app over one shared, thread-safe assistant; launch it with `launch_app`."""
-    handlers = Handlers(assistant)
+    handlers = Handlers(BatchingAssistant(assistant))
     answer = {"concurrency_limit": ANSWER_CONCURRENCY, "concurrency_id": "answer"}
     # Index writes go one at a time so two uploads never race to save the index folder.
     write = {"concurrency_limit": 1, "concurrency_id": "index-write"}
