@@ -169,11 +169,12 @@ class Assistant:
         self.reader.warm_up()
 
     # ---- the collection -----------------------------------------------------------------------
-    def add(self, sources: Sequence[str | Path | Article], progress: bool = False) -> list[Article]:
+    def add(self, sources: Sequence[str | Path | Article], progress: bool = False, *,
+            replace: bool = True) -> list[Article]:
         """Index more articles (only the new data is written); returns the ones that were new.
 
         An article under the URL, or from the single-article file, of an indexed one replaces it
-        (`last_add_result.replaced` lists the old versions).
+        (`last_add_result.replaced` lists the old versions), unless `replace` is False.
         """
         articles, report = _articles_from(sources)
         self.last_load_report = report
@@ -182,7 +183,7 @@ class Assistant:
         with self._lock:
             if self._store is None and self.settings.index_dir is not None and not is_index(self.index_dir):
                 self._store = IndexStore.create(self.index_dir, self.embedder.name, self.embedder.dim)
-            result = self.store.add_articles(articles, self.embedder, progress=progress)
+            result = self.store.add_articles(articles, self.embedder, progress=progress, replace=replace)
         self.last_add_result = result
         return result.added
 

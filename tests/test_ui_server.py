@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
@@ -26,6 +28,8 @@ SINGLE_QUESTIONS = {
     "Where will the UN talks resume?": "Geneva",
     "Who did Putin meet in Sochi?": "Assad",
 }
+FERRY_TEXT = ("Lakeside Ferry To Run Every Hour\n\n"
+              "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday.\n")
 CONVERSATIONS = [
     [("Who commands foreign operations for Iran's Revolutionary Guards?", "Soleimani"),
      ("Where was his message published?", "Sepah news site")],
@@ -120,6 +124,34 @@ def test_upload_of_a_wrong_file_type_says_why(api, tmp_path):
     path.write_bytes(b"%PDF-1.4 not an article")
     status, _, _ = api.predict([handle_file(str(path))], api_name="/add_files")
     assert "slides.pdf: only .txt" in status
+
+
+def test_articles_and_answers_name_files_not_server_paths(api):
+    articles = api.predict(api_name="/articles")
+    assert "putin-hosts-assad-in-sochi.txt" in [a["source"] for a in articles]
+    assert not [a for a in articles if "/" in a["source"] and not a["source"].startswith("http")]
+    result = api.predict("Where will the UN talks resume?", api_name="/ask")
+    assert result["citation"]["source"] == "putin-hosts-assad-in-sochi.txt"
+    assert {p["source"] for p in result["passages"]} == {"putin-hosts-assad-in-sochi.txt"}
+
+
+def test_uploads_are_deleted_once_indexed_and_cannot_be_fetched(api, server_url, tmp_path):
+    path = tmp_path / "ferry.txt"
+    path.write_text(FERRY_TEXT, encoding="utf-8")
+    # Upload the file the way every client does; the server answers with where it keeps it.
+    with path.open("rb") as f:
+        [kept] = httpx.post(f"{server_url}gradio_api/upload", files={"files": (path.name, f)}).json()
+
+    def fetch() -> int:
+        return httpx.get(f"{server_url}gradio_api/file={kept}").status_code
+
+    assert fetch() == 200  # until the upload is indexed, Gradio serves it to whoever knows that path
+    # The client uploads the same bytes under the same name, which Gradio keeps at the same path.
+    status, articles_html, _ = api.predict([handle_file(str(path))], api_name="/add_files")
+    assert "Added “Lakeside Ferry To Run Every Hour”" in status
+    assert not Path(kept).exists() and not Path(kept).parent.exists() and fetch() == 403
+    assert str(Path(kept).parent) not in status + articles_html
+    assert "ferry.txt" in [a["source"] for a in api.predict(api_name="/articles")]
 
 
 def test_twenty_concurrent_users_get_their_own_answers(server_url):

@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from qa.errors import QAError
 from ui import style
@@ -64,12 +65,13 @@ def _api_errors(fn):
 
 def build_app(assistant: AssistantLike) -> gr.Blocks:
     """The chat app over one shared, thread-safe assistant; launch it with `launch_app`."""
-    handlers = Handlers(BatchingAssistant(assistant))
+    # Uploads are deleted from Gradio's upload folder once indexed.
+    handlers = Handlers(BatchingAssistant(assistant), uploads_dir=get_upload_folder())
     answer = {"concurrency_limit": ANSWER_CONCURRENCY, "concurrency_id": "answer"}
     # Index writes go one at a time so two uploads never race to save the index folder.
     write = {"concurrency_limit": 1, "concurrency_id": "index-write"}
 
-    # Uploads are copied into the index when added; the temporary files are swept hourly.
+    # Uploads are deleted once indexed; the hourly sweep removes any that never reached a handler.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         turns = gr.State([])  # this user's conversation: list[qa.types.Turn]
         gr.Markdown(INTRO)

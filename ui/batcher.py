@@ -65,8 +65,8 @@ class BatchingAssistant:
         self._ensure_worker()
         return request.future.result()
 
-    def add(self, sources: list[str | Path | Article]) -> list[Article]:
-        return self.assistant.add(sources)
+    def add(self, sources: list[str | Path | Article], *, replace: bool = True) -> list[Article]:
+        return self.assistant.add(sources, replace=replace)
 
     def add_text(self, title: str, text: str, source: str = "") -> Article | None:
         return self.assistant.add_text(title, text, source)
