@@ -2,9 +2,11 @@
 
 Endpoints for `gradio_client`: `/ask` (question -> the `qa ask --json` object), `/chat`
 (question + history -> the same object), `/articles` (the indexed articles), `/add_files` and
-`/add_text`. The browser chat keeps each user's conversation in `gr.State`. Questions arriving
-together are read in one batch (`ui.batcher`). What the events do lives in `ui.handlers`, the
-message HTML in `ui.render`; answering is entirely `qa`'s.
+`/add_text`; no others, and none of them outside the queue. The browser chat keeps each user's
+conversation in `gr.State`. Questions arriving together are read in one batch (`ui.batcher`);
+beyond `QUEUE_SIZE` waiting events a caller is told the server is busy instead of waiting
+without end. What the events do lives in `ui.handlers`, the message HTML in `ui.render`;
+answering is entirely `qa`'s.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ EXAMPLE_QUESTIONS = [
 # Questions in flight at once: as many as one batch reads together (ui.batcher), so a batch
 # can fill up; more would only wait in threads instead of in the queue.
 ANSWER_CONCURRENCY = MAX_BATCH
+# Events that may wait beyond those in flight before callers are told "busy, try again"
+# (gradio_client raises QueueError, the browser shows Gradio's "currently busy" notice).
+# At the ~1 answer/s of a shared 2-core CPU under load (benchmarks/server_load.py), the
+# last of 8 + 24 questions is answered within about 30 s.
+QUEUE_SIZE = 24
 INTRO = (
     f"# {TITLE}\n"
     "Ask a question about the articles. Every answer is quoted word for word from an article, "
@@ -63,7 +70,7 @@ def _api_errors(fn):
     return wrapper
 
 
-def build_app(assistant: AssistantLike) -> gr.Blocks:
+def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
     """The chat app over one shared, thread-safe assistant; launch it with `launch_app`."""
     # Uploads are deleted from Gradio's upload folder once indexed.
     handlers = Handlers(BatchingAssistant(assistant), uploads_dir=get_upload_folder())
@@ -155,7 +162,9 @@ def build_app(assistant: AssistantLike) -> gr.Blocks:
         gr.api(_api_errors(handlers.chat), api_name="chat", **answer)
         gr.api(_api_errors(handlers.article_list), api_name="articles")
 
-    app.queue(default_concurrency_limit=ANSWER_CONCURRENCY)
+    # api_open=False: the REST routes (/gradio_api/run/...) would otherwise answer outside the
+    # queue, past its size limit and concurrency, and run the page's private events by number.
+    app.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=queue_size, api_open=False)
     return app
 
 
