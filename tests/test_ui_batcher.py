@@ -82,3 +82,17 @@ def test_the_worker_stops_when_idle_and_starts_again(tmp_path):
     assert asker.ask("Where will the UN talks resume?").answer == "Geneva"
     wait_until(lambda: asker._worker is None)
     assert asker.ask("Who did Putin meet in Sochi?").answer == "Bashar al-Assad"
+
+
+def test_freed_memory_goes_back_to_the_os_after_each_batch(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(b, "release_free_memory", lambda: calls.append(1))
+    asker = b.BatchingAssistant(fast_assistant(tmp_path))
+    for question in ("Where will the UN talks resume?", "Who did Putin meet in Sochi?"):
+        asker.ask(question)
+    wait_until(lambda: len(calls) == 2)  # each batch trims after its answers are handed out
+    assert asker.batches == 2
+
+
+def test_release_free_memory_never_fails():
+    b.release_free_memory()  # glibc's malloc_trim on Linux, nothing where there is none
