@@ -70,10 +70,13 @@ def _api_errors(fn):
     return wrapper
 
 
-def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
-    """The chat app over one shared, thread-safe assistant; launch it with `launch_app`."""
+def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_batch: int = MAX_BATCH) -> gr.Blocks:
+    """The chat app over one shared, thread-safe assistant; launch it with `launch_app`.
+
+    `max_batch` questions at most are read together (1: one at a time, for comparison).
+    """
     # Uploads are deleted from Gradio's upload folder once indexed.
-    handlers = Handlers(BatchingAssistant(assistant), uploads_dir=get_upload_folder())
+    handlers = Handlers(BatchingAssistant(assistant, max_batch=max_batch), uploads_dir=get_upload_folder())
     answer = {"concurrency_limit": ANSWER_CONCURRENCY, "concurrency_id": "answer"}
     # Index writes go one at a time so two uploads never race to save the index folder.
     write = {"concurrency_limit": 1, "concurrency_id": "index-write"}
