@@ -259,9 +259,10 @@ class IndexStore:
 
     # ---- writing --------------------------------------------------------------------------
     def add_articles(self, articles: list[Article], embedder, progress: bool = False,
-                     commit_every: int = COMMIT_EVERY_PASSAGES) -> AddResult:
+                     commit_every: int = COMMIT_EVERY_PASSAGES, replace: bool = True) -> AddResult:
         """Split, embed and commit the articles not indexed yet, in batches of about `commit_every`
-        passages; an article under the URL (or single-article file) of an indexed one replaces it."""
+        passages; an article under the URL (or single-article file) of an indexed one replaces it,
+        unless `replace` is False."""
         result = AddResult()
         with self.reading():
             known = records.existing_ids(self._db, [a.id for a in articles])
@@ -282,8 +283,9 @@ class IndexStore:
             if size >= commit_every or n == len(split):
                 all_passages = [p for _, ps in batch for p in ps]
                 vectors = embedder.embed([p.text for p in all_passages])
-                replace = {a.source for a, _ in batch if a.source and (_is_url(a.source) or per_source[a.source] == 1)}
-                part = self.add_embedded([a for a, _ in batch], all_passages, vectors, replace_sources=replace)
+                stale = {a.source for a, _ in batch if replace and a.source
+                         and (_is_url(a.source) or per_source[a.source] == 1)}
+                part = self.add_embedded([a for a, _ in batch], all_passages, vectors, replace_sources=stale)
                 result.added.extend(part.added)
                 result.replaced.extend(part.replaced)
                 if bar is not None:

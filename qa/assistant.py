@@ -198,11 +198,12 @@ class Assistant:
         self.reader.warm_up()
 
     # ---- the collection -----------------------------------------------------------------------
-    def add(self, sources: Sequence[str | Path | Article], progress: bool = False) -> list[Article]:
+    def add(self, sources: Sequence[str | Path | Article], progress: bool = False, *,
+            replace: bool = True) -> list[Article]:
         """Index more articles (only the new data is written); returns the ones that were new.
 
         An article under the URL, or from the single-article file, of an indexed one replaces it
-        (`last_add_result.replaced` lists the old versions).
+        (`last_add_result.replaced` lists the old versions), unless `replace` is False.
         """
         articles, report = _articles_from(sources)
         self.last_load_report = report
@@ -211,7 +212,7 @@ class Assistant:
         with self._lock:
             if self._store is None and self.settings.index_dir is not None and not is_index(self.index_dir):
                 self._store = IndexStore.create(self.index_dir, self.embedder.name, self.embedder.dim)
-            result = self.store.add_articles(articles, self.embedder, progress=progress)
+            result = self.store.add_articles(articles, self.embedder, progress=progress, replace=replace)
         self.last_add_result = result
         return result.added
 
@@ -276,14 +277,30 @@ class Assistant:
     def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
             top_k: int | None = None) -> AskResult:
         """Answer from the indexed articles, or return found=False when they do not say."""
-        question = self.check_question(question)
-        turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
-        resolved = resolve_followup(question, turns, self._name_as_written)
-        query = retrieval_query(question, resolved, turns)
+        return self.ask_many([(question, history)], top_k=top_k)[0]
+
+    def ask_many(self, questions: Sequence[tuple[str, Sequence[Turn | tuple] | None]], *,
+                 top_k: int | None = None) -> list[AskResult]:
+        """Answer several (question, history) pairs at once: the same results as `ask` on each,
+        with the reader reading all their passages in shared forward passes (a server batches
+        questions that arrive together this way). A bad question raises, as `ask` would."""
+        asked = []
+        for question, history in questions:
+            question = self.check_question(question)
+            turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
+            resolved = resolve_followup(question, turns, self._name_as_written)
+            asked.append((question, resolved, retrieval_query(question, resolved, turns)))
         with self._lock:  # reentrant: retrieval and reading see the same index snapshot
-            hits = self._retrieve(query, top_k)
-            readings = self.reader.read(resolved, [h.text for h in hits]) if hits else []
-        return self._answer(question, resolved, hits, readings, query)
+            hits = [self._retrieve(query, top_k) for _, _, query in asked]
+            readings = self._read_many([(resolved, [h.text for h in found]) for (_, resolved, _), found in zip(asked, hits)])
+        return [self._answer(question, resolved, found, read, query)
+                for (question, resolved, query), found, read in zip(asked, hits, readings)]
+
+    def _read_many(self, items: list[tuple[str, list[str]]]) -> list[list[PassageReading]]:
+        read_many = getattr(self.reader, "read_many", None)
+        if read_many is not None:
+            return read_many(items)
+        return [self.reader.read(question, texts) if texts else [] for question, texts in items]
 
     def _name_as_written(self, name: str) -> str:
         # the articles that mention the name (BM25), not the whole archive

@@ -197,3 +197,19 @@ def test_real_answer_in_the_browser(request, browser, tmp_path_factory):
             assert "paragraph" in reply.find_element(By.CSS_SELECTOR, ".nqa-citation").text
         else:
             assert "couldn't find" in answer
+
+
+def test_a_full_server_tells_the_browser_it_is_busy(browser, tmp_path_factory):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    # No room in the queue at all: every question is turned away, as when it is full.
+    with running_app(fast_assistant(tmp_path_factory.mktemp("ui-browser-busy")), queue_size=0) as url:
+        browser.get(url)
+        box = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "#nqa-question textarea"))
+        box.send_keys(NEW_ARTICLE_QUESTION, Keys.ENTER)
+        wait(browser).until(lambda d: "currently busy. Please try again." in d.find_element(By.TAG_NAME, "body").text)
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "ui-busy.png"))
+        assert box.get_attribute("value") == NEW_ARTICLE_QUESTION  # kept, to send again
+        assert not bot_replies(browser)

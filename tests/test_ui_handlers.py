@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from qa.errors import BadArticleError
@@ -149,3 +152,76 @@ def test_add_text_shows_assistant_errors(handlers, monkeypatch):
     monkeypatch.setattr(handlers.assistant, "add_text", refuse)
     status, *_ = handlers.add_text("T", "Menu", "")
     assert "empty after cleaning" in status and "nqa-status-error" in status
+
+
+# --- nothing about the server's files leaks ------------------------------------------------
+
+@pytest.fixture
+def uploads(tmp_path):
+    """A stand-in for Gradio's upload folder: each upload in a folder of its own."""
+    folder = tmp_path / "gradio-uploads"
+    folder.mkdir()
+
+    def upload(name: str, content: str | bytes) -> Path:
+        target = folder / f"{abs(hash((name, content))):x}" / name
+        target.parent.mkdir()
+        (target.write_bytes if isinstance(content, bytes) else target.write_text)(content)
+        return target
+
+    upload.folder = folder
+    return upload
+
+
+def test_articles_and_answers_show_file_names_not_server_paths(handlers, tmp_path):
+    listed = handlers.article_list()
+    assert [a["source"] for a in listed] == ["putin-hosts-assad-in-sochi.txt"]
+    result = handlers.ask("Where will the UN talks resume?")
+    assert result["citation"]["source"] == "putin-hosts-assad-in-sochi.txt"
+    assert {p["source"] for p in result["passages"]} == {"putin-hosts-assad-in-sochi.txt"}
+    assert str(tmp_path) not in json.dumps([listed, result, handlers.chat("When?", [])])
+
+
+def test_web_addresses_are_shown_as_they_are(handlers):
+    handlers.add_text(HOSTILE_TITLE, HOSTILE_TEXT, "https://example.org/testville")
+    assert "https://example.org/testville" in [a["source"] for a in handlers.article_list()]
+    assert handlers.ask(HOSTILE_QUESTION)["citation"]["source"] == "https://example.org/testville"
+    assert h.public_source("") == "" and h.public_source("/srv/news/a.jsonl#3") == "a.jsonl#3"
+
+
+def test_uploads_are_indexed_under_their_name_and_deleted(tmp_path, uploads):
+    handlers = h.Handlers(fast_assistant(tmp_path), uploads_dir=uploads.folder)
+    path = uploads("harbor-bridge.txt", NEW_ARTICLE_TEXT)
+    status, articles, _ = handlers.add_files([str(path)])
+    assert f"Added “{NEW_ARTICLE_TITLE}”" in status and NEW_ARTICLE_TITLE in articles
+    assert not path.exists() and not path.parent.exists() and uploads.folder.exists()
+    assert "harbor-bridge.txt" in [a["source"] for a in handlers.article_list()]
+    result = handlers.ask(NEW_ARTICLE_QUESTION)
+    assert result["answer"] == "March 3" and result["citation"]["source"] == "harbor-bridge.txt"
+
+
+def test_refused_and_unreadable_uploads_are_deleted_and_named_without_their_path(tmp_path, uploads):
+    handlers = h.Handlers(fast_assistant(tmp_path), uploads_dir=uploads.folder)
+    refused = uploads("slides.pdf", b"%PDF-1.4")
+    page = uploads("menu.html", "<html><body><nav>Home</nav></body></html>")
+    records = uploads("records.json", json.dumps([{"title": "No text"}, {"title": "T", "text": NEW_ARTICLE_TEXT}]))
+    status, _, _ = handlers.add_files([str(refused), str(page), str(records)])
+    assert "slides.pdf: only .txt" in status and "menu.html: " in status
+    assert "records.json#1: record 1 needs a &#x27;text&#x27; string" in status and "Added “T”" in status
+    assert str(uploads.folder) not in status and not list(uploads.folder.iterdir())
+    assert "records.json" in [a["source"] for a in handlers.article_list()]
+
+
+def test_files_outside_the_upload_folder_are_never_deleted(tmp_path, uploads):
+    handlers = h.Handlers(fast_assistant(tmp_path), uploads_dir=uploads.folder)
+    mine = tmp_path / "mine.txt"
+    mine.write_text(NEW_ARTICLE_TEXT, encoding="utf-8")
+    handlers.add_files([str(mine)])
+    assert mine.exists()
+
+
+def test_two_uploads_with_the_same_name_are_two_articles(tmp_path, uploads):
+    handlers = h.Handlers(fast_assistant(tmp_path), uploads_dir=uploads.folder)
+    handlers.add_files([str(uploads("article.txt", NEW_ARTICLE_TEXT))])
+    handlers.add_files([str(uploads("article.txt", f"Testville news\n\n{HOSTILE_TEXT}"))])
+    titles = [a["title"] for a in handlers.article_list() if a["source"] == "article.txt"]
+    assert len(titles) == 2 and NEW_ARTICLE_TITLE in titles

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
@@ -26,6 +29,9 @@ SINGLE_QUESTIONS = {
     "Where will the UN talks resume?": "Geneva",
     "Who did Putin meet in Sochi?": "Assad",
 }
+DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/add_files", "/add_text"}
+FERRY_TEXT = ("Lakeside Ferry To Run Every Hour\n\n"
+              "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday.\n")
 CONVERSATIONS = [
     [("Who commands foreign operations for Iran's Revolutionary Guards?", "Soleimani"),
      ("Where was his message published?", "Sepah news site")],
@@ -122,6 +128,53 @@ def test_upload_of_a_wrong_file_type_says_why(api, tmp_path):
     assert "slides.pdf: only .txt" in status
 
 
+def test_articles_and_answers_name_files_not_server_paths(api):
+    articles = api.predict(api_name="/articles")
+    assert "putin-hosts-assad-in-sochi.txt" in [a["source"] for a in articles]
+    assert not [a for a in articles if "/" in a["source"] and not a["source"].startswith("http")]
+    result = api.predict("Where will the UN talks resume?", api_name="/ask")
+    assert result["citation"]["source"] == "putin-hosts-assad-in-sochi.txt"
+    assert {p["source"] for p in result["passages"]} == {"putin-hosts-assad-in-sochi.txt"}
+
+
+def test_uploads_are_deleted_once_indexed_and_cannot_be_fetched(api, server_url, tmp_path):
+    path = tmp_path / "ferry.txt"
+    path.write_text(FERRY_TEXT, encoding="utf-8")
+    # Upload the file the way every client does; the server answers with where it keeps it.
+    with path.open("rb") as f:
+        [kept] = httpx.post(f"{server_url}gradio_api/upload", files={"files": (path.name, f)}).json()
+
+    def fetch() -> int:
+        return httpx.get(f"{server_url}gradio_api/file={kept}").status_code
+
+    assert fetch() == 200  # until the upload is indexed, Gradio serves it to whoever knows that path
+    # The client uploads the same bytes under the same name, which Gradio keeps at the same path.
+    status, articles_html, _ = api.predict([handle_file(str(path))], api_name="/add_files")
+    assert "Added “Lakeside Ferry To Run Every Hour”" in status
+    assert not Path(kept).exists() and not Path(kept).parent.exists() and fetch() == 403
+    assert str(Path(kept).parent) not in status + articles_html
+    assert "ferry.txt" in [a["source"] for a in api.predict(api_name="/articles")]
+
+
+def test_only_the_documented_endpoints_can_be_called(api, server_url):
+    info = httpx.get(f"{server_url}gradio_api/info").json()
+    assert set(info["named_endpoints"]) == DOCUMENTED_ENDPOINTS and not info["unnamed_endpoints"]
+    # The direct REST routes would answer outside the queue (past its size limit) and run the
+    # page's own events by number; every queued event is refused there.
+    response = httpx.post(f"{server_url}gradio_api/run/ask", json={"data": ["Where will the UN talks resume?"]})
+    assert response.status_code == 404
+    config = httpx.get(f"{server_url}config").json()
+    for event in config["dependencies"]:
+        response = httpx.post(f"{server_url}gradio_api/run/predict", json={"data": [], "fn_index": event["id"]})
+        if event["queue"] is not False:
+            assert response.status_code == 404, event
+    # Two page events skip the queue to stay instant: clearing the chat and filling in an example.
+    assert sorted(e["api_name"] for e in config["dependencies"] if e["queue"] is False) == \
+        ["clear", "clear_1", "load_example"]
+    with pytest.raises(ValueError):
+        api.predict("Where will the UN talks resume?", api_name="/respond")
+
+
 def test_twenty_concurrent_users_get_their_own_answers(server_url):
     def one_user(i: int) -> None:
         user = client(server_url)
@@ -138,6 +191,71 @@ def test_twenty_concurrent_users_get_their_own_answers(server_url):
     with ThreadPoolExecutor(max_workers=20) as pool:
         for future in [pool.submit(one_user, i) for i in range(20)]:
             future.result(timeout=300)
+
+
+class GatedAssistant:
+    """The fast assistant, but every question waits at a gate: the server fills up on demand."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.gate = threading.Event()
+        self.arrived = 0
+        self._lock = threading.Lock()
+
+    def check_question(self, question):
+        with self._lock:
+            self.arrived += 1
+        return self.inner.check_question(question)
+
+    def ask_many(self, questions, top_k=None):
+        assert self.gate.wait(120)
+        return self.inner.ask_many(questions, top_k=top_k)
+
+    def ask(self, question, history=None, top_k=None):
+        assert self.gate.wait(120)
+        return self.inner.ask(question, history, top_k=top_k)
+
+    def add(self, sources, *, replace=True):
+        return self.inner.add(sources, replace=replace)
+
+    def add_text(self, title, text, source=""):
+        return self.inner.add_text(title, text, source)
+
+    def articles(self):
+        return self.inner.articles()
+
+
+def wait_until(condition, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_full_server_says_busy_try_again_instead_of_keeping_callers_waiting(tmp_path):
+    from gradio_client.utils import QueueError, Status
+
+    from ui.app import ANSWER_CONCURRENCY
+
+    gated = GatedAssistant(fast_assistant(tmp_path))
+    with running_app(gated, queue_size=2) as url:
+        user = client(url)
+        ask = ("Where will the UN talks resume?",)
+        running = []
+        for _ in range(ANSWER_CONCURRENCY):  # one at a time, so each is surely running before the next
+            running.append(user.submit(*ask, api_name="/ask"))
+            wait_until(lambda: gated.arrived == len(running))
+        waiting = [user.submit(*ask, api_name="/ask") for _ in range(2)]
+        wait_until(lambda: all(job.status().code == Status.IN_QUEUE for job in waiting))
+        started = time.monotonic()
+        with pytest.raises(QueueError, match="try again"):
+            user.predict(*ask, api_name="/ask")
+        response = httpx.post(f"{url}gradio_api/call/ask", json={"data": list(ask)})
+        assert response.status_code == 503 and "Queue is full" in response.json()["detail"]
+        assert time.monotonic() - started < 10  # told at once, not after a timeout
+        gated.gate.set()
+        assert [job.result(timeout=120)["answer"] for job in running + waiting] == ["Geneva"] * (len(running) + 2)
+        assert user.predict(*ask, api_name="/ask")["answer"] == "Geneva"  # room again once they are answered
 
 
 def test_qa_serve_warms_up_and_answers(request, tmp_path):

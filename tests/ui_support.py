@@ -95,11 +95,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(assistant):
+def running_app(assistant, **build_options):
     """The real app served on a free local port; yields its URL and closes it afterwards."""
     from ui.app import build_app, launch_app
 
-    app = build_app(assistant)
+    app = build_app(assistant, **build_options)
     url = launch_app(app, "127.0.0.1", free_port(), block=False)
     try:
         yield url

@@ -2,8 +2,11 @@
 
 Endpoints for `gradio_client`: `/ask` (question -> the `qa ask --json` object), `/chat`
 (question + history -> the same object), `/articles` (the indexed articles), `/add_files` and
-`/add_text`. The browser chat keeps each user's conversation in `gr.State`. What the events do
-lives in `ui.handlers`, the message HTML in `ui.render`; answering is entirely `qa`'s.
+`/add_text`; no others, and none of them outside the queue. The browser chat keeps each user's
+conversation in `gr.State`. Questions arriving together are read in one batch (`ui.batcher`);
+beyond `QUEUE_SIZE` waiting events a caller is told the server is busy instead of waiting
+without end. What the events do lives in `ui.handlers`, the message HTML in `ui.render`;
+answering is entirely `qa`'s.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import sys
 from typing import TYPE_CHECKING
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from qa.errors import QAError
 from ui import style
+from ui.batcher import MAX_BATCH, BatchingAssistant
 from ui.handlers import (
     ALLOWED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -36,9 +41,14 @@ EXAMPLE_QUESTIONS = [
     "Who did Putin meet in Sochi?",
     "Where will the UN talks resume?",
 ]
-# The assistant runs one model call at a time; a few events in flight let validation and
-# rendering overlap with it without piling threads onto a CPU-bound lock.
-ANSWER_CONCURRENCY = 4
+# Questions in flight at once: as many as one batch reads together (ui.batcher), so a batch
+# can fill up; more would only wait in threads instead of in the queue.
+ANSWER_CONCURRENCY = MAX_BATCH
+# Events that may wait beyond those in flight before callers are told "busy, try again"
+# (gradio_client raises QueueError, the browser shows Gradio's "currently busy" notice).
+# At the ~1 answer/s of a shared 2-core CPU under load (benchmarks/server_load.py), the
+# last of 8 + 24 questions is answered within about 30 s.
+QUEUE_SIZE = 24
 INTRO = (
     f"# {TITLE}\n"
     "Ask a question about the articles. Every answer is quoted word for word from an article, "
@@ -60,14 +70,18 @@ def _api_errors(fn):
     return wrapper
 
 
-def build_app(assistant: AssistantLike) -> gr.Blocks:
-    """The chat app over one shared, thread-safe assistant; launch it with `launch_app`."""
-    handlers = Handlers(assistant)
+def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_batch: int = MAX_BATCH) -> gr.Blocks:
+    """The chat app over one shared, thread-safe assistant; launch it with `launch_app`.
+
+    `max_batch` questions at most are read together (1: one at a time, for comparison).
+    """
+    # Uploads are deleted from Gradio's upload folder once indexed.
+    handlers = Handlers(BatchingAssistant(assistant, max_batch=max_batch), uploads_dir=get_upload_folder())
     answer = {"concurrency_limit": ANSWER_CONCURRENCY, "concurrency_id": "answer"}
     # Index writes go one at a time so two uploads never race to save the index folder.
     write = {"concurrency_limit": 1, "concurrency_id": "index-write"}
 
-    # Uploads are copied into the index when added; the temporary files are swept hourly.
+    # Uploads are deleted once indexed; the hourly sweep removes any that never reached a handler.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         turns = gr.State([])  # this user's conversation: list[qa.types.Turn]
         gr.Markdown(INTRO)
@@ -151,7 +165,9 @@ def build_app(assistant: AssistantLike) -> gr.Blocks:
         gr.api(_api_errors(handlers.chat), api_name="chat", **answer)
         gr.api(_api_errors(handlers.article_list), api_name="articles")
 
-    app.queue(default_concurrency_limit=ANSWER_CONCURRENCY)
+    # api_open=False: the REST routes (/gradio_api/run/...) would otherwise answer outside the
+    # queue, past its size limit and concurrency, and run the page's private events by number.
+    app.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=queue_size, api_open=False)
     return app
 
 

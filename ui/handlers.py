@@ -8,15 +8,17 @@ this module only validates input (types, sizes, empty fields) and formats output
 
 # No `from __future__ import annotations` here: gr.api reads the endpoint methods' return
 # annotations as they are, and needs types, not strings.
+import dataclasses
 import logging
+import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
-from qa.types import Article
+from qa import load_paths
 from qa.errors import QAError
 from qa.render import result_to_json
-from qa.types import AskResult, Turn
+from qa.types import Article, AskResult, Turn
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ UNEXPECTED_ERROR = "Something went wrong on the server; its log has the details.
 
 class AssistantLike(Protocol):
     def ask(self, question: str, history: list[Turn] | None = None, *, top_k: int | None = None) -> AskResult: ...
-    def add(self, paths: list[str | Path]) -> list[Article]: ...
+    def add(self, sources: list[str | Path | Article], *, replace: bool = True) -> list[Article]: ...
     def add_text(self, title: str, text: str, source: str = "") -> Article | None: ...
     def articles(self) -> list[Article]: ...
 
@@ -68,11 +70,45 @@ def turn_for(question: str, result: AskResult) -> Turn:
     return Turn(question, result.answer if result.found else None)
 
 
+def _is_url(source: str) -> bool:
+    return bool(re.match(r"https?://", source, re.IGNORECASE))
+
+
+def public_source(source: str) -> str:
+    """An article's source as users see it: a web address as it is, a file by its name alone.
+
+    Where an article lies on the server (the checkout, a temporary upload folder) is nobody's business.
+    """
+    if not source or _is_url(source):
+        return source
+    return PurePath(source).name
+
+
+def public_result(result: AskResult) -> dict:
+    """The `qa ask --json` object with each source shown as `public_source` shows it."""
+    data = result_to_json(result)
+    if data.get("citation"):
+        data["citation"]["source"] = public_source(data["citation"]["source"])
+    for passage in data.get("passages") or []:
+        passage["source"] = public_source(passage["source"])
+    return data
+
+
+def _without_path(text: str, path: Path) -> str:
+    """A message about an upload with its server path replaced by the file's name."""
+    for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
+        text = text.replace(form, path.name)
+    return text
+
+
 class Handlers:
     """The app's event handlers, bound to one shared, thread-safe assistant."""
 
-    def __init__(self, assistant: AssistantLike):
+    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None):
         self.assistant = assistant
+        # Files given to `add_files` from inside this folder (the server's upload folder) are
+        # deleted once read: the index holds their text, and a copy left there could be fetched.
+        self.uploads_dir = Path(uploads_dir).resolve() if uploads_dir is not None else None
 
     # --- chat in the browser -------------------------------------------------------------
 
@@ -109,7 +145,7 @@ class Handlers:
 
     def ask(self, question: str) -> dict:
         """Answer one question; returns the same JSON object as `qa ask --json`."""
-        return result_to_json(self.assistant.ask(question))
+        return public_result(self.assistant.ask(question))
 
     def chat(self, question: str, history: list[dict] | None = None) -> dict:
         """Answer a question in a conversation.
@@ -117,11 +153,12 @@ class Handlers:
         `history` lists the earlier turns, oldest first, as {"question": ..., "answer": ...}
         (answer null when nothing was found); append each reply's question and answer to it.
         """
-        return result_to_json(self.assistant.ask(question, history=history_from_json(history)))
+        return public_result(self.assistant.ask(question, history=history_from_json(history)))
 
     def article_list(self) -> list[dict]:
-        """The indexed articles as {"id", "title", "source", "published"} (their text left out)."""
-        return [{"id": a.id, "title": a.title, "source": a.source, "published": a.published}
+        """The indexed articles as {"id", "title", "source", "published"} (their text left out);
+        a source is a web address or a file's name."""
+        return [{"id": a.id, "title": a.title, "source": public_source(a.source), "published": a.published}
                 for a in self.assistant.articles()]
 
     # --- articles ------------------------------------------------------------------------
@@ -146,24 +183,52 @@ class Handlers:
             paths = []
         for raw in paths:
             path = Path(raw)
-            problem = check_upload(path)
-            if problem:
-                lines.append(("error", f"{path.name}: {problem}"))
-                continue
-            lines.extend(self._add_one(path))
+            try:
+                problem = check_upload(path)
+                if problem:
+                    lines.append(("error", f"{path.name}: {problem}"))
+                    continue
+                lines.extend(self._add_one(path))
+            finally:
+                self._discard_upload(path)
         return render.status_html(lines), self.articles_html(), None
 
     def _add_one(self, path: Path) -> list[tuple[str, str]]:
+        """Index one uploaded file under its name, never its server path; status lines say how it went."""
+        name = path.name
         try:
-            added = self.assistant.add([path])
+            report = load_paths([path])
+            lines = [("error", f"{_upload_source(where, path)}: "
+                               f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
+                     for where, reason in report.skipped]
+            articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
+            if not articles:
+                return lines or [("error", f"{name}: no article found in this file.")]
+            # An upload never replaces an indexed article that happens to share its file name:
+            # two users' "article.txt" are two articles.
+            added = self.assistant.add(articles, replace=False)
         except QAError as e:
-            return [("error", f"{path.name}: {e}")]
+            return [("error", f"{name}: {_without_path(str(e), path)}")]
         except Exception:
             log.exception("adding %s failed", path)
-            return [("error", f"{path.name}: {UNEXPECTED_ERROR}")]
+            return [("error", f"{name}: {UNEXPECTED_ERROR}")]
         if not added:
-            return [("ok", f"{path.name}: already indexed.")]
-        return [("ok", f"Added “{article.title}”.") for article in added]
+            return lines + [("ok", f"{name}: already indexed.")]
+        return lines + [("ok", f"Added “{article.title}”.") for article in added]
+
+    def _discard_upload(self, path: Path) -> None:
+        """Delete an uploaded file, and its folder once empty, when it lies in the upload folder."""
+        if self.uploads_dir is None:
+            return
+        try:
+            resolved = path.resolve()
+            if resolved == self.uploads_dir or not resolved.is_relative_to(self.uploads_dir):
+                return
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != self.uploads_dir:
+                resolved.parent.rmdir()  # Gradio gives each upload a folder of its own
+        except OSError:
+            pass  # the folder holds another upload (or is gone); Gradio's hourly sweep is the fallback
 
     def add_text(self, title: str, text: str, source: str) -> tuple[str, str, str, str, str]:
         """Add a pasted article. Returns (status, articles, title, text, source box values).
@@ -187,6 +252,17 @@ class Handlers:
         else:
             status = [("ok", f"Added “{article.title}”.")]
         return render.status_html(status), self.articles_html(), "", "", ""
+
+
+def _upload_source(source: str, path: Path) -> str:
+    """An uploaded article's source: the web address the file names, else the file's name
+    (with "#n" for the n-th record of a JSON file)."""
+    if _is_url(source):
+        return source
+    for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
+        if source.startswith(form):
+            return path.name + source[len(form):]
+    return path.name
 
 
 def check_upload(path: Path) -> str | None:

@@ -175,20 +175,34 @@ class TransformersReader:
 
     def read(self, question: str, passages: Sequence[str]) -> list[PassageReading]:
         """Read each passage for `question`; one PassageReading per passage, in order."""
-        self.warm_up()
-        if not passages:
-            return []
-        windows = self._windows(question, passages)
-        readings = []
-        for text, passage_windows in zip(passages, windows):
-            span, null = best_span(passage_windows, self._settings.max_answer_tokens)
-            readings.append(PassageReading(snap_to_words(text, span) if span else None, null))
-        return readings
+        return self.read_many([(question, passages)])[0]
 
-    def _windows(self, question: str, passages: Sequence[str]) -> list[list[Window]]:
+    def read_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[PassageReading]]:
+        """Read several questions' passages in shared forward passes; one `read` result per item.
+
+        The windows of all questions are sorted by length and run in batches of `batch_windows`,
+        each padded only to its own longest window, so questions that arrive together cost fewer,
+        fuller model calls than reading them one by one.
+        """
+        self.warm_up()
+        encoded = [self._encode(question, passages) if passages else None for question, passages in items]
+        logits = iter(self._run_windows([e for e in encoded if e is not None]))
+        results = []
+        for (_, passages), enc in zip(items, encoded):
+            if enc is None:
+                results.append([])
+                continue
+            readings = []
+            for text, windows in zip(passages, self._passage_windows(passages, enc, next(logits))):
+                span, null = best_span(windows, self._settings.max_answer_tokens)
+                readings.append(PassageReading(snap_to_words(text, span) if span else None, null))
+            results.append(readings)
+        return results
+
+    def _encode(self, question: str, passages: Sequence[str]):
         s = self._settings
         question = truncate_question(self._tokenizer, question)
-        encoded = self._tokenizer(
+        return self._tokenizer(
             [question] * len(passages),
             list(passages),
             truncation="only_second",
@@ -199,13 +213,46 @@ class TransformersReader:
             padding="longest",
             return_tensors="np",
         )
+
+    def _run_windows(self, encodings: list) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(start, end) logits shaped like each encoding's input_ids, for all their windows together."""
+        if not encodings:
+            return []
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encodings[0]]
+        # (encoding, window, tokens without padding); the tokenizer pads on the right
+        windows = [(e, w, int(enc["attention_mask"][w].sum()))
+                   for e, enc in enumerate(encodings) for w in range(len(enc["input_ids"]))]
+        windows.sort(key=lambda item: item[2])  # windows of similar length share a batch: little padding
+        # padding positions are never context, so their logits are never read; fill them with a low value
+        out = [(np.full(enc["input_ids"].shape, -1e4, dtype=np.float32),
+                np.full(enc["input_ids"].shape, -1e4, dtype=np.float32)) for enc in encodings]
+        batch_windows = self._settings.batch_windows
+        for lo in range(0, len(windows), batch_windows):
+            batch = windows[lo: lo + batch_windows]
+            length = max(n for _, _, n in batch)
+            inputs = {}
+            for k in keys:
+                pad = self._tokenizer.pad_token_id if k == "input_ids" else 0
+                inputs[k] = np.full((len(batch), length), pad or 0, dtype=encodings[0][k].dtype)
+                for row, (e, w, n) in enumerate(batch):
+                    inputs[k][row, :n] = encodings[e][k][w, :n]
+            start, end = self.runner.run(inputs, batch_windows)
+            for row, (e, w, n) in enumerate(batch):
+                out[e][0][w, :n] = start[row, :n]
+                out[e][1][w, :n] = end[row, :n]
+        return out
+
+    def _windows(self, question: str, passages: Sequence[str]) -> list[list[Window]]:
+        """One question's windows with their logits, per passage (for tools that inspect them)."""
+        encoded = self._encode(question, passages)
+        return self._passage_windows(passages, encoded, self._run_windows([encoded])[0])
+
+    def _passage_windows(self, passages: Sequence[str], encoded, logits) -> list[list[Window]]:
+        start_logits, end_logits = logits
         passage_of_window = encoded["overflow_to_sample_mapping"]
-        n_windows = len(passage_of_window)
-        inputs = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
-        start_logits, end_logits = self.runner.run(inputs, s.batch_windows)
         breaks = [[m.start() for m in PARAGRAPH_BREAK.finditer(text)] for text in passages]
         per_passage: list[list[Window]] = [[] for _ in passages]
-        for w in range(n_windows):
+        for w in range(len(passage_of_window)):
             p = int(passage_of_window[w])
             sequence_ids = encoded.sequence_ids(w)
             offsets = [
