@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from index.types import Article, Passage  # re-exported: front ends reach the index's types through qa
 
-__all__ = ["Article", "AskResult", "Citation", "Passage", "RetrievedPassage", "Turn"]
+__all__ = ["Article", "AskResult", "Candidate", "Citation", "Passage", "RetrievedPassage", "Scope", "Turn"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,19 @@ class Citation:
     start: int  # character offsets into the article text: article.text[start:end] == answer
     end: int
     source: str = ""  # file path or URL of the article, when known
+    # 1-based numbers of the article's own paragraphs (blank-line separated blocks of
+    # Article.text) that the quote lies in, as a reader of the article counts them
+    paragraphs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which part of the collection a question searches; None in a field means no limit on it."""
+
+    articles: tuple[str, ...] | None = None  # article ids
+    outlets: tuple[str, ...] | None = None  # outlet names, as `Assistant.article_infos()` gives them
+    since: str | None = None  # ISO date (YYYY-MM-DD), inclusive; articles without a date are left out
+    until: str | None = None  # ISO date, inclusive
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,20 @@ class RetrievedPassage:
     dense_score: float | None = None  # cosine similarity, when the dense retriever found it
     bm25_score: float | None = None  # BM25 score, when the sparse retriever found it
     source: str = ""
+    # shares content words or meaning with the question (what a "passages read" list shows)
+    related: bool = True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The closest span when no answer cleared the threshold: shown as unconfirmed, never as an answer."""
+
+    answer: str
+    score: float  # calibrated probability that it is right, in [0, 1]
+    citation: Citation
+    context: str  # the passage it lies in
+    context_start: int  # answer == context[context_start:context_end]
+    context_end: int
 
 
 @dataclass(frozen=True)
@@ -51,7 +78,7 @@ class AskResult:
     question: str
     found: bool
     answer: str | None
-    score: float | None  # reader confidence in [0, 1]
+    score: float | None  # calibrated probability that the answer is right, in [0, 1]
     citation: Citation | None
     context: str | None  # the cited passage's full text
     passages: list[RetrievedPassage] = field(default_factory=list)
@@ -62,3 +89,11 @@ class AskResult:
     context_end: int | None = None
     # what retrieval searched for (the resolved question, plus the previous turn when unresolved)
     retrieval_query: str = ""
+    # "high", "medium" or "low" when found: the label the score falls under (thresholds chosen
+    # on held-out data so that "high" answers are right at least 90% of the time)
+    confidence: str | None = None
+    # when found is False: the closest span, if one came near the threshold
+    candidate: Candidate | None = None
+    # when the question cannot be read without an earlier turn that is not there ("When?" as a
+    # first question): what to ask the user back; found is False and nothing was retrieved
+    clarification: str | None = None
