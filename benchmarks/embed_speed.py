@@ -185,8 +185,11 @@ def main() -> None:
         base = names[0]
         questions = [q for q in squad_questions if q.answers]
         questions = random.Random(args.seed).sample(questions, min(args.questions, len(questions)))
-        if questions:
-            sparse = SparseIndex.build(texts)
+        if questions:  # the index's own BM25 (tantivy), with passage ids = positions in `passages`
+            sparse = SparseIndex(Path(tmp) / "bm25")
+            sparse.add(np.arange(len(texts), dtype=np.int64), texts, batch=0)
+            sparse.close_writer()
+            sparse.reload()
             bm25_lists = [sparse.search(q.question, 50) for q in questions]
         vectors = {}
         rows = []
