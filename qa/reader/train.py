@@ -556,7 +556,7 @@ FLAG_HELP = {
             "it ships only what training changed) or a model folder",
     "lora_rank": "train LoRA adapters of this rank on every attention and feed-forward linear, and the span "
                  "head in full (needs peft); 0 = full fine-tune",
-    "freeze_layers": "freeze the embeddings and the lowest N encoder layers",
+    "freeze_layers": "freeze the embeddings and the lowest N encoder layers (with --lora-rank: no adapters on them)",
     "keep_layers": "keep only the lowest N encoder layers (0 = all)",
     "max_seq_tokens": "window length in tokens (default 256; 384 for mpnet)",
 }
