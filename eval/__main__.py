@@ -89,6 +89,7 @@ def _run(args) -> int:
     from eval.report import headline_table, write_run
     from eval.run_metrics import summarize_outcomes
     from eval.runner import run_gold_set
+    from qa.reader.readers import reader_folder
     from qa.settings import Settings
 
     settings = Settings.from_env(top_k=args.top_k, no_answer_threshold=args.no_answer_threshold)
@@ -105,7 +106,8 @@ def _run(args) -> int:
         "retrieval_depth": retrieval_depth,
         "limit": args.limit,
         "seed": args.seed,
-        "reader_model": settings.reader_model,
+        "reader": settings.reader,
+        "reader_model": reader_folder(settings),
         "no_answer_threshold": settings.no_answer_threshold,  # None: the reader's shipped one
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -26,7 +26,8 @@ from index.store import AddResult, IndexStore, PassageStore, is_index, remove_in
 from index.types import Article, Passage
 from qa.errors import BadArticleError, BadQuestionError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from qa.followup import name_as_written, resolve_followup, retrieval_query
-from qa.reader.model import RUNNERS, PassageReading, Reader, TransformersReader
+from qa.reader.model import PassageReading, Reader
+from qa.reader.readers import make_reader
 from qa.retrieve import Retriever, make_retriever, retrieve
 from qa.settings import BUNDLED_ARTICLE, Settings
 from qa.types import AskResult, Citation, RetrievedPassage, Turn
@@ -43,8 +44,7 @@ class Assistant:
         self.settings = settings if settings is not None else Settings.from_env()
         self._own_embedder = embedder is None  # ours to match to an index built in another precision
         self.embedder = embedder if embedder is not None else self._sentence_embedder(self.settings.embedder_precision)
-        self.reader = reader if reader is not None else TransformersReader(
-            self.settings.reader_model, runner=RUNNERS[self.settings.reader_backend]())
+        self.reader = reader if reader is not None else make_reader(self.settings)
         self._store: IndexStore | None = None
         self._lock = threading.RLock()  # tokenizers are not safe to share across threads
         self.last_load_report: LoadReport | None = None

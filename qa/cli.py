@@ -22,12 +22,19 @@ index_app = typer.Typer(no_args_is_help=True, help="Build, grow and inspect an i
 app.add_typer(index_app, name="index")
 
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="index folder (default: the bundled article's)")]
+ReaderOption = Annotated[Optional[str], typer.Option(
+    "--reader", help="which reader answers: 'minilm' (shipped, the default) or 'mpnet' (once trained with "
+                     "python -m qa.reader.train --base mpnet); NEWSQA_READER sets it too", show_default=False)]
 
 
-def _settings(index: Path | None):
+def _settings(index: Path | None, reader: str | None = None):
+    from dataclasses import replace
+
     from qa.settings import Settings
 
-    return Settings.from_env(index_dir=index)
+    settings = Settings.from_env(index_dir=index)
+    # a reader named on the command line wins over a model folder set in NEWSQA_READER
+    return settings if reader is None else replace(settings, reader=reader, reader_model=None)
 
 
 def _fail(message: str) -> None:
@@ -160,13 +167,14 @@ def index_info(index: IndexOption = None,
 def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")],
         index: IndexOption = None,
         top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="passages to read")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="print the full result as JSON")] = False):
+        as_json: Annotated[bool, typer.Option("--json", help="print the full result as JSON")] = False,
+        reader: ReaderOption = None):
     """Answer a question from the indexed articles, quoting them (or say they do not answer it)."""
     from qa.assistant import Assistant
     from qa.render import result_to_json, result_to_text
 
     def action():
-        assistant = Assistant.load(index, _settings(index))
+        assistant = Assistant.load(index, _settings(index, reader))
         result = assistant.ask(question, top_k=top_k)
         typer.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=2) if as_json
                    else result_to_text(result))
@@ -176,10 +184,11 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
 @app.command()
 def serve(index: IndexOption = None,
           host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="port to listen on")] = 7860):
+          port: Annotated[int, typer.Option(help="port to listen on")] = 7860,
+          reader: ReaderOption = None):
     """Start the chat in the browser (models are loaded before the first question)."""
     def action():
-        frontend(SERVE_FRONTEND)(_settings(index), host=host, port=port)
+        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port)
     _run(action)
 
 

@@ -11,5 +11,9 @@ class ReaderError(QAError):
     """The reader model cannot be loaded or run."""
 
 
-__all__ = ["BadArticleError", "BadQuestionError", "EmbedderMismatchError", "IndexFormatError",
+class BaseModelError(ReaderError):
+    """A base model installed as packages is missing, damaged or cannot be unpacked."""
+
+
+__all__ = ["BadArticleError", "BaseModelError", "BadQuestionError", "EmbedderMismatchError", "IndexFormatError",
            "IndexNotFoundError", "QAError", "ReaderError"]

@@ -11,6 +11,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "putin-hosts-assad-in-sochi.txt"
 SHIPPED_READER = PACKAGE_DIR / "reader" / "weights"
+# where `python -m qa.reader.train --base mpnet` writes its reader (only what training changed)
+MPNET_READER = PACKAGE_DIR / "reader" / "weights-mpnet"
+READER_NAMES = ("minilm", "mpnet")
 
 
 def bundled_index_key(article: Path) -> str:
@@ -39,8 +42,8 @@ def default_cache_dir() -> Path:
 class Settings:
     """What the assistant is made of and how it behaves. The parts are named here and composed by
     `Assistant`: the store (`index.store.IndexStore`), the embedder (`index.embed`), the retriever
-    (`qa.retrieve.make_retriever`: "fused", "dense" or "bm25") and the reader's model and backend
-    (`qa.reader.model.RUNNERS`)."""
+    (`qa.retrieve.make_retriever`: "fused", "dense" or "bm25") and the reader (`qa.reader.readers`:
+    "minilm" or "mpnet", or any model folder as `reader_model`) and its backend (`qa.reader.model.RUNNERS`)."""
 
     index_dir: Path | None = None  # None: the bundled article's index, built on first use
     embedder_precision: str = "int8"  # "int8" (ONNX Runtime), "bf16" or "fp32": see index.embed
@@ -48,7 +51,8 @@ class Settings:
     top_k: int = 5  # passages retrieved and read per question
     candidates_per_retriever: int = 50  # depth of the dense and BM25 lists before fusion
     rrf_k: int = 60
-    reader_model: str = str(SHIPPED_READER)
+    reader: str = "minilm"  # one of READER_NAMES: the shipped MiniLM reader, or a trained MPNet one
+    reader_model: str | None = None  # a model folder (or hub name) read instead; None: the named reader's
     reader_backend: str = "torch"  # the ModelRunner that runs the reader's model
     no_answer_threshold: float | None = None  # None: the threshold shipped with the reader
     max_question_chars: int = 1000
@@ -64,7 +68,9 @@ class Settings:
         if os.environ.get("NEWSQA_INDEX"):
             env["index_dir"] = Path(os.environ["NEWSQA_INDEX"])
         if os.environ.get("NEWSQA_READER"):
-            env["reader_model"] = os.environ["NEWSQA_READER"]
+            # a reader's name, or (as before names existed) a model folder
+            chosen = os.environ["NEWSQA_READER"]
+            env["reader" if chosen in READER_NAMES else "reader_model"] = chosen
         if os.environ.get("NEWSQA_EMBEDDER_PRECISION"):
             env["embedder_precision"] = os.environ["NEWSQA_EMBEDDER_PRECISION"]
         if os.environ.get("NEWSQA_RETRIEVER"):

