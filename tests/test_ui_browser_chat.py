@@ -132,7 +132,7 @@ def snap(driver, name: str, *, docs: bool = False) -> None:
 
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         with Image.open(path) as image:
-            small = image.convert("RGB").quantize(colors=48, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            small = image.convert("RGB").quantize(colors=32, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE)
             small.save(DOCS_SCREENSHOTS / f"{name}-{driver.screen}.png", optimize=True)
 
 

@@ -136,7 +136,7 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                     elem_id="nqa-chat",
                     # The chat fills the window (a phone's too) above the question box,
                     # instead of a fixed box inside a scrolling page.
-                    height="calc(100dvh - 250px)",
+                    height="calc(100dvh - 280px)",
                     min_height=320,
                     # Messages are HTML built by ui.render with every article and user string
                     # escaped; Markdown and LaTeX would re-interpret that text, so both are off,
@@ -149,6 +149,8 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                     feedback_options=None,
                     placeholder="Ask about the articles, or pick an example below.",
                 )
+                # Right above the box, so a long question growing the box never pushes it out of sight.
+                question_note = gr.HTML(handlers.question_note(), elem_id="nqa-question-note")
                 with gr.Row(elem_id="nqa-input-row"):
                     question = gr.Textbox(
                         show_label=False,
@@ -157,10 +159,9 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                         scale=5,
                         autofocus=True,
                         submit_btn=False,
-                        max_lines=6,
+                        max_lines=4,
                     )
                     ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="nqa-ask")
-                question_note = gr.HTML(handlers.question_note(), elem_id="nqa-question-note")
                 with gr.Accordion(ALL_ARTICLES, open=False, elem_id="nqa-scope") as scope_box:
                     pick_articles = gr.Dropdown(label="Articles", multiselect=True, choices=[],
                                                 elem_id="nqa-scope-articles")

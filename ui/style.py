@@ -64,7 +64,7 @@ button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
 .nqa-note, .nqa-small, .nqa-small p { opacity: 0.8; font-size: 0.85rem; }
 
 /* The question box, its note, the scope controls */
-.nqa-question-note { font-size: 0.8rem; opacity: 0.75; margin-top: -0.3rem; }
+.nqa-question-note { font-size: 0.8rem; opacity: 0.75; margin: -0.3rem 0 -0.5rem 0.2rem; }
 .nqa-question-problem { color: #b91c1c; opacity: 1; font-weight: 600; }
 .nqa-scope-summary { font-size: 0.85rem; opacity: 0.8; }
 
