@@ -84,8 +84,9 @@ def assert_no_injection(driver):
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert  # noqa: B018 - reading it is the check
     assert driver.title != "pwned"
-    assert driver.execute_script("return document.querySelectorAll('#nqa-chat img, #nqa-articles img').length") == 0
-    assert driver.execute_script("return document.querySelectorAll('#nqa-chat script').length") == 0
+    assert driver.execute_script(
+        "return document.querySelectorAll('#nqa-chat img, #nqa-articles img, #nqa-source img').length") == 0
+    assert driver.execute_script("return document.querySelectorAll('#nqa-chat script, #nqa-source script').length") == 0
 
 
 def test_question_answer_highlight_follow_up_and_clear(browser, page_url):
@@ -192,6 +193,12 @@ def test_pasted_articles_with_markup_are_shown_as_text(browser, page_url):
     assert "<img src=x onerror=" in sources.text and "<script>alert(3)</script>" in sources.text
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "ui-markup-as-text.png"))
+    assert_no_injection(browser)
+    # The whole article, opened from its citation, is text too.
+    reply.find_element(By.CSS_SELECTOR, ".nqa-citation button.nqa-open").click()
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#nqa-source mark.nqa-span"))
+    panel = browser.find_element(By.CSS_SELECTOR, "#nqa-source").text
+    assert HOSTILE_TITLE in panel and "<script>alert(1)</script>" in panel and "<img src=x onerror=" in panel
     assert_no_injection(browser)
 
 
