@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 # Older turns rarely matter to a follow-up, and an unbounded history would grow each session forever.
 MAX_HISTORY_TURNS = 20
-# Exchanges kept in the browser (each a few KB of HTML): enough to scroll back through, and the
-# whole conversation travels with every question.
-MAX_KEPT_EXCHANGES = 50
+# Exchanges kept in the browser: enough to scroll back through. Each is 5-10 KB of HTML and the
+# whole conversation travels with every question, so it stays at a few hundred KB.
+MAX_KEPT_EXCHANGES = 30
 PENDING_HTML = '<div class="nqa-pending">Searching the articles…</div>'
 EMPTY_QUESTION = "Type a question about the articles first."
 GONE_ARTICLE = "This article is no longer in the collection; someone using this server deleted it."
