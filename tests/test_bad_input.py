@@ -131,10 +131,10 @@ def test_undecodable_question_and_bad_top_k_are_clean_errors_or_answers(tmp_path
 
 
 def test_ui_lists_any_stored_article(tmp_path):
-    from ui.render import articles_html
+    from ui.handlers import Handlers
 
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps([{"title": "Odd", "text": TEXT, "published": 20171121, "url": 12345}]))
     assistant = assistant_at(tmp_path / "idx", feed, SAMPLES / "articles.jsonl")
-    html = articles_html(assistant.articles())
+    html = Handlers(assistant).articles_html()
     assert "Odd" in html and "12345" not in html

@@ -96,3 +96,68 @@ def test_freed_memory_goes_back_to_the_os_after_each_batch(tmp_path, monkeypatch
 
 def test_release_free_memory_never_fails():
     b.release_free_memory()  # glibc's malloc_trim on Linux, nothing where there is none
+
+
+class ScopeRecorder(GatedAssistant):
+    """Records the (top_k, scope) of each batch; the first batch waits at the gate."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def ask_many(self, questions, top_k=None, **scoped):
+        self.started.set()
+        self.gate.wait(10)
+        self.calls.append((top_k, scoped.get("scope"), [q for q, _ in questions]))
+        return [f"answer to {q}" for q, _ in questions]
+
+    def ask(self, question, history=None, top_k=None, **scope):
+        self.calls.append((top_k, scope, [question]))
+        return f"answer to {question}"
+
+
+def test_questions_are_read_together_only_with_the_same_top_k_and_scope():
+    from qa.types import Scope
+
+    inner = ScopeRecorder()
+    asker = b.BatchingAssistant(inner, max_batch=8)
+    with ThreadPoolExecutor(6) as pool:
+        first = pool.submit(asker.ask, "first")
+        assert inner.started.wait(10)
+        rest = [pool.submit(asker.ask, "a1", articles=["a"]), pool.submit(asker.ask, "a2", articles=("a",)),
+                pool.submit(asker.ask, "o", outlets=["x.org"], since="2017-01-01"),
+                pool.submit(asker.ask, "k", top_k=3), pool.submit(asker.ask, "plain")]
+        wait_until(lambda: asker._pending.qsize() == 5)
+        inner.gate.set()
+        assert [f.result(10) for f in [first, *rest]] == [f"answer to {q}" for q in ("first", "a1", "a2", "o", "k", "plain")]
+    second_batch = {(top_k, scope): questions for top_k, scope, questions in inner.calls[1:]}
+    assert second_batch == {
+        (None, Scope(articles=("a",))): ["a1", "a2"],  # a list and a tuple name the same scope
+        (None, Scope(outlets=("x.org",), since="2017-01-01")): ["o"],
+        (3, None): ["k"],
+        (None, None): ["plain"],
+    }
+
+
+def test_an_unscoped_batch_calls_ask_many_without_a_scope_and_a_failed_one_retries_each_alone():
+    from qa.types import Scope
+
+    class Failing(ScopeRecorder):
+        def ask_many(self, questions, top_k=None, **scoped):
+            self.calls.append(("many", scoped, [q for q, _ in questions]))
+            raise ValueError("the batch failed")
+
+    inner = Failing()
+    inner.gate.set()
+    assert b.scope_of() is None and b.scope_of([], None) == Scope(articles=())
+    assert b.scope_kwargs(None) == {} and b.scope_kwargs(Scope(outlets=("x",))) == {"outlets": ("x",)}
+    asker = b.BatchingAssistant(inner, gather_s=0.2)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(asker.ask, q, since="2017-01-01") for q in ("q1", "q2")]
+        assert [f.result(10) for f in futures] == ["answer to q1", "answer to q2"]
+    assert ("many", {"scope": Scope(since="2017-01-01")}, ["q1", "q2"]) in inner.calls
+    assert sorted(c[2][0] for c in inner.calls if c[0] is None) == ["q1", "q2"]
+    assert all(c[1] == {"since": "2017-01-01"} for c in inner.calls if c[0] is None)
+    with pytest.raises(ValueError, match="the batch failed"):  # alone in its batch: its own failure
+        asker.ask("alone")
+    assert ("many", {}, ["alone"]) in inner.calls

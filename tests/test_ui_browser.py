@@ -7,6 +7,8 @@ Screenshots go to tests/artifacts/. Skips without chromium unless NEWSQA_REQUIRE
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ui_support import (ARTIFACTS, HOSTILE_QUESTION, HOSTILE_TEXT, HOSTILE_TEXT_2, HOSTILE_TITLE, HOSTILE_TITLE_2,
@@ -39,11 +41,16 @@ def wait(driver):
     return WebDriverWait(driver, WAIT_S)
 
 
-def open_page(driver, url):
+def open_page(driver, url, *, keep_conversation: bool = False):
+    """Load the page and wait until it can be used; a fresh conversation unless asked to keep it
+    (the browser keeps it across loads)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
 
     driver.get(url)
+    if not keep_conversation:
+        driver.execute_script("window.localStorage.clear()")
+        driver.get(url)
     wait(driver).until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#nqa-question textarea")))
     # The article list arrives after the page; until then a spinner covers that panel.
     wait(driver).until(lambda d: "indexed" in d.find_element(By.CSS_SELECTOR, "#nqa-articles").text)
@@ -77,8 +84,9 @@ def assert_no_injection(driver):
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert  # noqa: B018 - reading it is the check
     assert driver.title != "pwned"
-    assert driver.execute_script("return document.querySelectorAll('#nqa-chat img, #nqa-articles img').length") == 0
-    assert driver.execute_script("return document.querySelectorAll('#nqa-chat script').length") == 0
+    assert driver.execute_script(
+        "return document.querySelectorAll('#nqa-chat img, #nqa-articles img, #nqa-source img').length") == 0
+    assert driver.execute_script("return document.querySelectorAll('#nqa-chat script, #nqa-source script').length") == 0
 
 
 def test_question_answer_highlight_follow_up_and_clear(browser, page_url):
@@ -91,9 +99,14 @@ def test_question_answer_highlight_follow_up_and_clear(browser, page_url):
     assert "Assad" in answer and mark.text == answer
     assert mark.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
     citation = reply.find_element(By.CSS_SELECTOR, ".nqa-citation").text
-    assert "Putin Hosts Surprise Syrian Talks With Assad In Sochi, paragraph" in citation
+    # "¶ n" once the assistant numbers the article's paragraphs, the passage number before that
+    assert re.search(r"Putin Hosts Surprise Syrian Talks With Assad In Sochi, (¶|passage) \d", citation)
     reply.find_element(By.CSS_SELECTOR, ".nqa-sources summary").click()
-    assert "score" in reply.find_element(By.CSS_SELECTOR, ".nqa-sources").text
+    assert "Other passages read" in reply.find_element(By.CSS_SELECTOR, ".nqa-sources").text
+    scores = reply.find_element(By.CSS_SELECTOR, ".nqa-scores")
+    assert "fused" not in scores.text  # raw scores stay folded until asked for
+    scores.find_element(By.CSS_SELECTOR, "summary").click()
+    assert "fused" in scores.text
 
     ask(browser, "Where will the UN talks resume?")
     follow_up = ask(browser, "When?")
@@ -136,8 +149,13 @@ def test_uploaded_file_becomes_answerable_and_oversized_files_are_refused(browse
     file_input().send_keys(str(too_big))
     wait(browser).until(lambda d: "maximum allowed size" in d.find_element(By.TAG_NAME, "body").text)
     assert "too-big.txt" in browser.find_element(By.TAG_NAME, "body").text
+    # Also right by the drop zone, by name only.
+    note = browser.find_element(By.CSS_SELECTOR, "#nqa-upload-size-note").text
+    assert note == "too-big.txt is over the 5 MB limit per file and was not added."
     file_input().send_keys(str(article))
-    wait(browser).until(lambda d: "Added" in d.find_element(By.CSS_SELECTOR, "#nqa-add-status").text)
+    # The outcome shows by the drop zone, naming the file, never its path on the server.
+    wait(browser).until(lambda d: "Added" in d.find_element(By.CSS_SELECTOR, "#nqa-upload-status").text)
+    assert str(tmp_path) not in browser.find_element(By.TAG_NAME, "body").text
     assert NEW_ARTICLE_TITLE in browser.find_element(By.CSS_SELECTOR, "#nqa-articles").text
     reply = ask(browser, NEW_ARTICLE_QUESTION)
     assert reply.find_element(By.CSS_SELECTOR, "mark.nqa-span").text == "March 3"
@@ -177,6 +195,12 @@ def test_pasted_articles_with_markup_are_shown_as_text(browser, page_url):
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "ui-markup-as-text.png"))
     assert_no_injection(browser)
+    # The whole article, opened from its citation, is text too.
+    reply.find_element(By.CSS_SELECTOR, ".nqa-citation button.nqa-open").click()
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#nqa-source mark.nqa-span"))
+    panel = browser.find_element(By.CSS_SELECTOR, "#nqa-source").text
+    assert HOSTILE_TITLE in panel and "<script>alert(1)</script>" in panel and "<img src=x onerror=" in panel
+    assert_no_injection(browser)
 
 
 def test_real_answer_in_the_browser(request, browser, tmp_path_factory):
@@ -194,9 +218,9 @@ def test_real_answer_in_the_browser(request, browser, tmp_path_factory):
         answer = reply.find_element(By.CSS_SELECTOR, ".nqa-answer").text
         if "nqa-found" in reply.get_attribute("class"):
             assert reply.find_element(By.CSS_SELECTOR, "mark.nqa-span").text == answer
-            assert "paragraph" in reply.find_element(By.CSS_SELECTOR, ".nqa-citation").text
+            assert re.search(r"(¶|passage) \d", reply.find_element(By.CSS_SELECTOR, ".nqa-citation").text)
         else:
-            assert "couldn't find" in answer
+            assert "couldn't find" in answer or "don't state" in answer
 
 
 def test_a_full_server_tells_the_browser_it_is_busy(browser, tmp_path_factory):

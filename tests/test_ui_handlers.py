@@ -23,38 +23,71 @@ def last_text(messages) -> str:
     return messages[-1]["content"]["text"]
 
 
-def test_respond_shows_the_question_then_the_answer_and_records_the_turn(handlers):
-    steps = list(handlers.respond("Where will the UN talks resume?", [], []))
-    (pending, turns0, box0), (final, turns1, box1) = steps
-    assert last_text(pending) == h.PENDING_HTML and turns0 == [] and box0 == ""
+def ask_in_page(handlers, question, conversation=None, **scope):
+    """The final (messages, conversation, box, note) of asking in the page."""
+    *_, final = handlers.respond(question, conversation or [], scope.get("articles"), scope.get("outlets"),
+                                 scope.get("since"), scope.get("until"))
+    return final
+
+
+def test_respond_shows_the_question_then_the_answer_and_keeps_the_exchange(handlers):
+    steps = list(handlers.respond("Where will the UN talks resume?", []))
+    (pending, kept0, box0, _), (final, kept1, box1, note) = steps
+    assert last_text(pending) == h.PENDING_HTML and kept0 == [] and box0 == ""
     assert [m["role"] for m in final] == ["user", "assistant"]
     assert '<mark class="nqa-span">Geneva</mark>' in last_text(final)
-    assert turns1 == [Turn("Where will the UN talks resume?", "Geneva")] and box1 == ""
+    assert box1 == "" and "Up to 1,000 characters" in note
+    [exchange] = kept1
+    assert exchange["question"] == "Where will the UN talks resume?" and exchange["answer"] == "Geneva"
+    assert exchange["html"] == last_text(final) and "**A:** Geneva" in exchange["markdown"]
 
 
 def test_respond_passes_the_conversation_for_follow_ups(handlers):
-    *_, (messages, turns, _) = handlers.respond("Where will the UN talks resume?", [], [])
-    *_, (messages, turns, _) = handlers.respond("When?", turns, messages)
-    assert len(messages) == 4
+    messages, kept, _, _ = ask_in_page(handlers, "Where will the UN talks resume?")
+    messages, kept, _, _ = ask_in_page(handlers, "When?", kept)
+    assert len(messages) == 4 and len(kept) == 2
     assert "November 28</mark>" in last_text(messages)
     assert "Understood as: “When will the UN talks resume?”" in last_text(messages)
-    assert turns[-1] == Turn("When?", "November 28")
+    assert h.turns_for(kept)[-1] == Turn("When?", "November 28")
+
+
+def test_a_reload_restores_the_kept_conversation(handlers):
+    messages, kept, _, _ = ask_in_page(handlers, "Where will the UN talks resume?")
+    assert handlers.restore(kept) == messages
+    # What the browser sends back is checked: anything malformed is dropped, not shown.
+    assert handlers.restore([{"question": 1}, "x", None] + kept) == messages
+    assert handlers.restore("garbage") == [] and handlers.restore(None) == []
 
 
 def test_respond_records_not_found_as_a_turn_without_answer(handlers):
-    *_, (messages, turns, _) = handlers.respond("What is the population of Mars?", [], [])
+    messages, kept, _, _ = ask_in_page(handlers, "What is the population of Mars?")
     assert "couldn&#x27;t find that" in last_text(messages)
-    assert turns == [Turn("What is the population of Mars?", None)]
+    assert h.turns_for(kept) == [Turn("What is the population of Mars?", None)]
 
 
-def test_respond_ignores_a_blank_question(handlers):
-    assert list(handlers.respond("   ", [], [])) == [([], [], "")]
+def test_an_empty_question_is_answered_beside_the_box(handlers):
+    assert list(handlers.respond("   ", [])) == [([], [], "", handlers.question_note(h.EMPTY_QUESTION))]
+    assert "Type a question" in handlers.question_note(h.EMPTY_QUESTION)
 
 
-def test_respond_turns_qa_errors_into_a_chat_message(handlers):
-    *_, (messages, turns, _) = handlers.respond("x" * 5000, [Turn("a", "b")], [])
-    assert "nqa-error" in last_text(messages) and "limit is 1,000" in last_text(messages)
-    assert turns == [Turn("a", "b")]  # a failed question leaves the conversation as it was
+def test_a_rejected_question_stays_in_the_box_with_the_reason(handlers):
+    kept = [{"question": "a", "answer": "b", "html": "<p>b</p>", "markdown": "b", "counts": True}]
+    too_long = "x" * 5000
+    [(messages, kept_after, box, note)] = list(handlers.respond(too_long, kept))
+    assert box == too_long and "limit is 1,000" in note and "nqa-question-problem" in note
+    assert kept_after == kept and len(messages) == 2  # nothing asked, nothing added
+
+
+def test_qa_errors_while_answering_become_a_chat_message_and_no_turn(handlers, monkeypatch):
+    from qa.errors import IndexNotFoundError
+
+    def broken(*args, **kwargs):
+        raise IndexNotFoundError("the index folder is gone")
+
+    monkeypatch.setattr(handlers.assistant, "ask", broken)
+    messages, kept, _, _ = ask_in_page(handlers, "Who did Putin meet in Sochi?")
+    assert "nqa-error" in last_text(messages) and "index folder is gone" in last_text(messages)
+    assert h.turns_for(kept) == [] and "⚠" in kept[0]["markdown"]
 
 
 def test_respond_reports_unexpected_failures_without_a_traceback(handlers, monkeypatch, caplog):
@@ -62,15 +95,21 @@ def test_respond_reports_unexpected_failures_without_a_traceback(handlers, monke
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(handlers.assistant, "ask", broken)
-    *_, (messages, _, _) = handlers.respond("Who did Putin meet in Sochi?", [], [])
+    messages, _, _, _ = ask_in_page(handlers, "Who did Putin meet in Sochi?")
     assert h.UNEXPECTED_ERROR in last_text(messages)
     assert "secret" not in last_text(messages) and "secret internal detail" in caplog.text
 
 
 def test_history_is_capped(handlers):
-    turns = [Turn(f"q{i}", "a") for i in range(h.MAX_HISTORY_TURNS + 5)]
-    *_, (_, new_turns, _) = handlers.respond("Where will the UN talks resume?", turns, [])
-    assert len(new_turns) == h.MAX_HISTORY_TURNS and new_turns[-1].answer == "Geneva"
+    kept = [{"question": f"q{i}", "answer": "a", "html": "a", "markdown": "a"} for i in range(h.MAX_KEPT_EXCHANGES + 5)]
+    _, new_kept, _, _ = ask_in_page(handlers, "Where will the UN talks resume?", kept)
+    assert len(new_kept) == h.MAX_KEPT_EXCHANGES and new_kept[-1]["answer"] == "Geneva"
+    assert len(h.turns_for(new_kept)) == h.MAX_HISTORY_TURNS
+
+
+def test_clear_forgets_the_conversation(handlers):
+    messages, kept, box, note = handlers.clear()
+    assert messages == [] and kept == [] and box == "" and "characters" in note
 
 
 def test_chat_api_reads_history_json(handlers):

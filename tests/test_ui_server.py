@@ -19,8 +19,8 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from ui_support import (BUNDLED_TITLE, NEW_ARTICLE_QUESTION, NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE, ROOT, client,
-                        fast_assistant, free_port, real_assistant, running_app)
+from ui_support import (BRIDGE_OUTLET, BUNDLED_TITLE, NEW_ARTICLE_QUESTION, NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE, ROOT,
+                        client, fast_assistant, free_port, real_assistant, running_app, scripted_assistant)
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,8 @@ SINGLE_QUESTIONS = {
     "Where will the UN talks resume?": "Geneva",
     "Who did Putin meet in Sochi?": "Assad",
 }
-DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/add_files", "/add_text"}
+DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/article", "/add_files", "/add_text", "/delete_article"}
+SCOPE_PARAMETERS = ["articles", "outlets", "since", "until"]
 FERRY_TEXT = ("Lakeside Ferry To Run Every Hour\n\n"
               "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday.\n")
 CONVERSATIONS = [
@@ -78,8 +79,13 @@ def converse(api, turns: list[tuple[str, str]]) -> list[dict]:
 
 def test_api_lists_the_stable_endpoints(api):
     endpoints = api.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ask", "/chat", "/articles", "/add_files", "/add_text"} <= set(endpoints)
-    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question"]
+    assert DOCUMENTED_ENDPOINTS <= set(endpoints)
+    assert [p["parameter_name"] for p in endpoints["/ask"]["parameters"]] == ["question", *SCOPE_PARAMETERS]
+    assert [p["parameter_name"] for p in endpoints["/chat"]["parameters"]] == ["question", "history", *SCOPE_PARAMETERS]
+    # The scope is optional: old clients' calls still work.
+    assert all(p["parameter_has_default"] for p in endpoints["/ask"]["parameters"][1:])
+    assert [p["parameter_name"] for p in endpoints["/article"]["parameters"]] == ["article_id"]
+    assert [p["parameter_name"] for p in endpoints["/delete_article"]["parameters"]] == ["article_id"]
 
 
 def test_ask_returns_the_cli_json_with_answer_and_citation(api):
@@ -137,6 +143,27 @@ def test_articles_and_answers_name_files_not_server_paths(api):
     assert {p["source"] for p in result["passages"]} == {"putin-hosts-assad-in-sochi.txt"}
 
 
+def test_article_endpoint_gives_the_cited_paragraph_with_offsets(api):
+    result = api.predict("Where will the UN talks resume?", api_name="/ask")
+    article = api.predict(result["citation"]["article_id"], api_name="/article")
+    assert article["title"] == BUNDLED_TITLE and article["source"] == "putin-hosts-assad-in-sochi.txt"
+    start, end = result["citation"]["start"], result["citation"]["end"]
+    [paragraph] = [p for p in article["paragraphs"] if p["start"] <= start and end <= p["end"]]
+    assert paragraph["text"][start - paragraph["start"]:end - paragraph["start"]] == result["answer"]
+    with pytest.raises(AppError, match="no article has the id"):
+        api.predict("0" * 16, api_name="/article")
+
+
+def test_delete_article_removes_it_for_everyone(api, server_url):
+    title = "Lakeside Ferry Timetable Changes"
+    api.predict(title, FERRY_TEXT.replace("Lakeside Ferry To Run Every Hour", title), "", api_name="/add_text")
+    [article_id] = [a["id"] for a in api.predict(api_name="/articles") if a["title"] == title]
+    assert api.predict(article_id, api_name="/delete_article") == {"deleted": [{"id": article_id, "title": title}]}
+    assert title not in [a["title"] for a in client(server_url).predict(api_name="/articles")]
+    with pytest.raises(AppError, match="no article has the id"):
+        api.predict(article_id, api_name="/delete_article")
+
+
 def test_uploads_are_deleted_once_indexed_and_cannot_be_fetched(api, server_url, tmp_path):
     path = tmp_path / "ferry.txt"
     path.write_text(FERRY_TEXT, encoding="utf-8")
@@ -164,15 +191,40 @@ def test_only_the_documented_endpoints_can_be_called(api, server_url):
     response = httpx.post(f"{server_url}gradio_api/run/ask", json={"data": ["Where will the UN talks resume?"]})
     assert response.status_code == 404
     config = httpx.get(f"{server_url}config").json()
-    for event in config["dependencies"]:
+    # Events that run only in the browser (copying, scrolling, export) have no server side.
+    server_events = [e for e in config["dependencies"] if e["backend_fn"]]
+    for event in server_events:
         response = httpx.post(f"{server_url}gradio_api/run/predict", json={"data": [], "fn_index": event["id"]})
         if event["queue"] is not False:
             assert response.status_code == 404, event
-    # Two page events skip the queue to stay instant: clearing the chat and filling in an example.
-    assert sorted(e["api_name"] for e in config["dependencies"] if e["queue"] is False) == \
-        ["clear", "clear_1", "load_example"]
+    # Page events that skip the queue to stay instant: clearing the chat, filling in an example,
+    # describing the chosen scope and closing the article panel; none reads or writes the index.
+    assert sorted(e["api_name"] for e in server_events if e["queue"] is False) == \
+        ["clear", "clear_1", "lambda", "load_example", "scope_summary"]
     with pytest.raises(ValueError):
         api.predict("Where will the UN talks resume?", api_name="/respond")
+
+
+@pytest.fixture(scope="module")
+def scripted_url(tmp_path_factory):
+    with running_app(scripted_assistant(tmp_path_factory.mktemp("ui-scripted"))) as url:
+        yield url
+
+
+def test_ask_and_chat_search_only_the_given_scope(scripted_url):
+    api = client(scripted_url)
+    ids = {a["title"]: a["id"] for a in api.predict(api_name="/articles")}
+    assert {a["outlet"] for a in api.predict(api_name="/articles")} == {"", BRIDGE_OUTLET}
+    question = "Where will the UN talks resume?"
+    assert api.predict(question, [ids[BUNDLED_TITLE]], api_name="/ask")["answer"] == "Geneva"
+    assert api.predict(question, [ids[NEW_ARTICLE_TITLE]], api_name="/ask")["found"] is False
+    assert api.predict(question, outlets=[BRIDGE_OUTLET], api_name="/ask")["found"] is False
+    assert api.predict(NEW_ARTICLE_QUESTION, since="2026-01-01", until="2026-12-31", api_name="/ask")["answer"] == "March 3"
+    history = [{"question": question, "answer": "Geneva"}]
+    assert api.predict("When?", history, since="2026-01-01", api_name="/chat")["found"] is False
+    assert api.predict("When?", history, api_name="/chat")["answer"] == "November 28"
+    with pytest.raises(AppError, match="YYYY-MM-DD"):
+        api.predict(question, since="last week", api_name="/ask")
 
 
 def test_twenty_concurrent_users_get_their_own_answers(server_url):
@@ -223,6 +275,15 @@ class GatedAssistant:
 
     def articles(self):
         return self.inner.articles()
+
+    def article_infos(self):
+        return self.inner.article_infos()
+
+    def article(self, article_id):
+        return self.inner.article(article_id)
+
+    def remove(self, keys):
+        return self.inner.remove(keys)
 
 
 def wait_until(condition, timeout_s: float = 60.0) -> None:

@@ -3,12 +3,16 @@
 `fast_assistant` is the real `qa.Assistant` with the deterministic fakes from tests/fakes.py
 (hash embedder, keyword reader), so wiring tests run in seconds; `real_assistant` uses the
 packaged embedder and the shipped reader. Both index a private copy of the bundled article.
+`scripted_assistant` adds, over the fast one, the answer-checking fields (paragraph numbers,
+confidence labels, unconfirmed candidates, clarifying questions, scopes) deterministically.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -139,3 +143,134 @@ def headless_chromium(profile_dir: Path):
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     return driver
+
+
+# --- a stand-in for the assistant's answer-checking fields ----------------------------------
+
+BRIDGE_URL = "https://www.wellmouth-gazette.example/2026/harbor-bridge"
+BRIDGE_OUTLET = "wellmouth-gazette.example"
+BRIDGE_PUBLISHED = "2026-02-24"
+CLARIFY_QUESTION = "When?"
+CLARIFICATION = "When did what happen? Ask the whole question, for example “When will the UN talks resume?”"
+CANDIDATE_QUESTION = "How many refugees have returned home to Syria?"
+CANDIDATE_ANSWER = "6.1 million"
+
+
+class ScriptedAssistant:
+    """The fast assistant with the fields that `qa` fills in for checking answers set the way
+    the real assistant sets them, deterministically: `Citation.paragraphs`, `related`,
+    `confidence`, a `candidate` for `CANDIDATE_QUESTION`, a `clarification` for a first
+    `CLARIFY_QUESTION`; it searches only the given scope, and its infos carry outlets.
+
+    It speaks the assistant's contract: `ask(..., articles, outlets, since, until)` and
+    `ask_many(questions, top_k=None, scope=None)`.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.settings = inner.settings
+        self.scopes: list = []  # the scope of each ask_many call, for tests
+
+    # the collection passes straight through, with outlets in the infos
+    def check_question(self, question):
+        return self.inner.check_question(question)
+
+    def add(self, sources, *, replace=True):
+        return self.inner.add(sources, replace=replace)
+
+    def add_text(self, title, text, source=""):
+        return self.inner.add_text(title, text, source)
+
+    def remove(self, keys):
+        return self.inner.remove(keys)
+
+    def article(self, article_id):
+        return self.inner.article(article_id)
+
+    def articles(self):
+        return self.inner.articles()
+
+    def article_infos(self):
+        from urllib.parse import urlparse
+
+        infos = []
+        for info in self.inner.article_infos():
+            source = info.get("source") or ""
+            host = (urlparse(source).hostname or "") if source.startswith(("http://", "https://")) else ""
+            infos.append(dict(info, outlet=host.removeprefix("www.")))
+        return infos
+
+    def ask(self, question, history=None, *, top_k=None, articles=None, outlets=None, since=None, until=None):
+        from ui.batcher import scope_of
+
+        return self.ask_many([(question, history)], top_k=top_k, scope=scope_of(articles, outlets, since, until))[0]
+
+    def ask_many(self, questions, *, top_k=None, scope=None):
+        self.scopes.append(scope)
+        allowed = self._allowed(scope)
+        return [self._answer(question, history, top_k, allowed) for question, history in questions]
+
+    def _allowed(self, scope) -> set[str]:
+        ids = set()
+        for info in self.article_infos():
+            if scope is not None:
+                if scope.articles is not None and info["id"] not in scope.articles:
+                    continue
+                if scope.outlets is not None and info["outlet"] not in scope.outlets:
+                    continue
+                published = info.get("published")
+                if (scope.since or scope.until) and not published:
+                    continue
+                if scope.since and published < scope.since or scope.until and published > scope.until:
+                    continue
+            ids.add(info["id"])
+        return ids
+
+    def _answer(self, question, history, top_k, allowed):
+        from qa.types import AskResult, Candidate
+
+        if not history and question.strip() == CLARIFY_QUESTION:
+            return AskResult(question, False, None, None, None, None, [], question, clarification=CLARIFICATION)
+        result = self.inner.ask(question, history, top_k=top_k)
+        words = {w for w in re.findall(r"\w+", question.lower()) if len(w) > 3}
+        passages = [dataclasses.replace(p, related=bool(words & set(re.findall(r"\w+", p.text.lower()))))
+                    for p in result.passages if p.article_id in allowed]
+        result = dataclasses.replace(result, passages=passages)
+        if result.found and result.citation.article_id in allowed:
+            citation = dataclasses.replace(result.citation, paragraphs=self._paragraphs(result.citation))
+            label = "high" if result.score >= 0.9 else "medium" if result.score >= 0.6 else "low"
+            return dataclasses.replace(result, citation=citation, confidence=label)
+        result = dataclasses.replace(result, found=False, answer=None, score=None, citation=None, context=None,
+                                     context_start=None, context_end=None)
+        if question == CANDIDATE_QUESTION and passages:
+            hit = next((p for p in passages if CANDIDATE_ANSWER in p.text), None)
+            if hit is not None:
+                at = hit.text.index(CANDIDATE_ANSWER)
+                citation = self._citation(hit, hit.start + at, hit.start + at + len(CANDIDATE_ANSWER))
+                candidate = Candidate(CANDIDATE_ANSWER, 0.31, citation, hit.text, at, at + len(CANDIDATE_ANSWER))
+                result = dataclasses.replace(result, candidate=candidate)
+        return result
+
+    def _citation(self, passage, start, end):
+        from qa.types import Citation
+
+        citation = Citation(passage.article_id, passage.title, passage.paragraph, start, end, passage.source)
+        return dataclasses.replace(citation, paragraphs=self._paragraphs(citation))
+
+    def _paragraphs(self, citation) -> tuple[int, ...]:
+        from index.split import paragraph_spans
+
+        text = self.inner.article(citation.article_id).text
+        return tuple(n for n, (s, e) in enumerate(paragraph_spans(text), 1) if s < citation.end and citation.start < e)
+
+
+def scripted_assistant(folder: Path) -> ScriptedAssistant:
+    """`ScriptedAssistant` over the bundled article (a file: no outlet, no date) and the harbor
+    bridge article from a web page (an outlet and a date)."""
+    from index.ids import article_id
+    from qa.types import Article
+
+    inner = fast_assistant(folder)
+    text = NEW_ARTICLE_TEXT.split("\n\n", 1)[1]
+    inner.add([Article(article_id(NEW_ARTICLE_TITLE, text), NEW_ARTICLE_TITLE, BRIDGE_URL, BRIDGE_PUBLISHED, text)])
+    return ScriptedAssistant(inner)

@@ -1,12 +1,14 @@
 """The Gradio chat over `qa.Assistant`: layout, event wiring, API endpoints and `serve`.
 
-Endpoints for `gradio_client`: `/ask` (question -> the `qa ask --json` object), `/chat`
-(question + history -> the same object), `/articles` (the indexed articles), `/add_files` and
-`/add_text`; no others, and none of them outside the queue. The browser chat keeps each user's
-conversation in `gr.State`. Questions arriving together are read in one batch (`ui.batcher`);
-beyond `QUEUE_SIZE` waiting events a caller is told the server is busy instead of waiting
-without end. What the events do lives in `ui.handlers`, the message HTML in `ui.render`;
-answering is entirely `qa`'s.
+Endpoints for `gradio_client`: `/ask` (question, optional scope -> the `qa ask --json` object),
+`/chat` (question + history, optional scope -> the same object), `/articles` (the indexed
+articles), `/article` (one article's paragraphs with their offsets), `/add_files`, `/add_text`
+and `/delete_article`; no others, and none of them outside the queue. The browser keeps each
+user's conversation in its own local storage (`gr.BrowserState`). Questions arriving together
+are read in one batch (`ui.batcher`); beyond `QUEUE_SIZE` waiting events a caller is told the
+server is busy instead of waiting without end. What the events do lives in `ui.handlers`, the
+HTML in `ui.render` and `ui.panels`, the page's JavaScript in `ui.scripts`; answering is
+entirely `qa`'s.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from qa.errors import QAError
-from ui import style
+from ui import scripts, style
 from ui.batcher import MAX_BATCH, BatchingAssistant
 from ui.handlers import (
     ALLOWED_SUFFIXES,
@@ -49,11 +51,24 @@ ANSWER_CONCURRENCY = MAX_BATCH
 # At the ~1 answer/s of a shared 2-core CPU under load (benchmarks/server_load.py), the
 # last of 8 + 24 questions is answered within about 30 s.
 QUEUE_SIZE = 24
+# The browser's local storage key for the conversation; what is stored there is readable only
+# by this server's pages while it runs (Gradio encrypts it with a key made at start).
+CONVERSATION_KEY = "newsqa-conversation"
 INTRO = (
     f"# {TITLE}\n"
-    "Ask a question about the articles. Every answer is quoted word for word from an article, "
-    "with the paragraph it comes from; when the articles don't say, you are told so."
+    "Ask about the articles. Every answer is quoted word for word from an article, with the "
+    "paragraph it comes from; click the citation to read it in place. When the articles don't "
+    "say, you are told so."
 )
+CONVERSATION_NOTE = (
+    "Your conversation is kept in this browser (its local storage), not on the server, so it "
+    "survives reloading the page; “Clear chat” deletes it."
+)
+SHARED_NOTE = (
+    "**Shared collection:** everyone using this server asks about the same articles, and sees "
+    "the articles anyone adds or deletes."
+)
+ALL_ARTICLES = "Search in: all articles"
 
 
 def _api_errors(fn):
@@ -70,6 +85,11 @@ def _api_errors(fn):
     return wrapper
 
 
+def _event_data(evt: gr.EventData):
+    """What a bridge's click sent (see `ui.scripts`)."""
+    return getattr(evt, "_data", None)
+
+
 def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_batch: int = MAX_BATCH) -> gr.Blocks:
     """The chat app over one shared, thread-safe assistant; launch it with `launch_app`.
 
@@ -78,20 +98,46 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
     # Uploads are deleted from Gradio's upload folder once indexed.
     handlers = Handlers(BatchingAssistant(assistant, max_batch=max_batch), uploads_dir=get_upload_folder())
     answer = {"concurrency_limit": ANSWER_CONCURRENCY, "concurrency_id": "answer"}
-    # Index writes go one at a time so two uploads never race to save the index folder.
+    # Index writes go one at a time so two uploads (or an upload and a delete) never race to
+    # save the index folder.
     write = {"concurrency_limit": 1, "concurrency_id": "index-write"}
+    private = {"api_visibility": "private"}
+
+    def scope_choices(chosen_articles=None, chosen_outlets=None):
+        # A choice that is gone (a deleted article) leaves the selection too: the dropdown
+        # refuses values it does not list.
+        articles, outlets = handlers.article_choices()
+        ids = {value for _, value in articles}
+        return (gr.Dropdown(choices=articles, value=[a for a in chosen_articles or [] if a in ids]),
+                gr.Dropdown(choices=outlets, value=[o for o in chosen_outlets or [] if o in outlets]))
+
+    def page_articles(chosen_articles=None, chosen_outlets=None):
+        return handlers.articles_html(), *scope_choices(chosen_articles, chosen_outlets)
+
+    def scope_summary(articles, outlets, since, until):
+        label, note = handlers.scope_summary(articles, outlets, since, until)
+        return gr.Accordion(label=label), note
+
+    def open_source(evt: gr.EventData):
+        return handlers.open_source(_event_data(evt)), gr.Column(visible=True)
+
+    def delete_from_page(evt: gr.EventData):
+        return handlers.delete_from_page(_event_data(evt))
 
     # Uploads are deleted once indexed; the hourly sweep removes any that never reached a handler.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
-        turns = gr.State([])  # this user's conversation: list[qa.types.Turn]
-        gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
+        conversation = gr.BrowserState([], storage_key=CONVERSATION_KEY)  # list of exchanges, see ui.handlers
+        gr.Markdown(INTRO, elem_id="nqa-intro")
+        with gr.Row(equal_height=False, elem_id="nqa-main"):
+            with gr.Column(scale=3, min_width=340, elem_id="nqa-chat-column"):
                 chatbot = gr.Chatbot(
                     label="Chat",
                     show_label=False,  # its floating badge would cover scrolled messages
                     elem_id="nqa-chat",
-                    height=560,
+                    # The chat fills the window (a phone's too) above the question box,
+                    # instead of a fixed box inside a scrolling page.
+                    height="calc(100dvh - 280px)",
+                    min_height=320,
                     # Messages are HTML built by ui.render with every article and user string
                     # escaped; Markdown and LaTeX would re-interpret that text, so both are off,
                     # and the frontend sanitizer stays on as a second line of defence.
@@ -103,7 +149,9 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                     feedback_options=None,
                     placeholder="Ask about the articles, or pick an example below.",
                 )
-                with gr.Row():
+                # Right above the box, so a long question growing the box never pushes it out of sight.
+                question_note = gr.HTML(handlers.question_note(), elem_id="nqa-question-note")
+                with gr.Row(elem_id="nqa-input-row"):
                     question = gr.Textbox(
                         show_label=False,
                         placeholder="Ask a question…",
@@ -111,15 +159,31 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                         scale=5,
                         autofocus=True,
                         submit_btn=False,
+                        max_lines=4,
                     )
-                    ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="nqa-ask")
+                    ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="nqa-ask")
+                with gr.Accordion(ALL_ARTICLES, open=False, elem_id="nqa-scope") as scope_box:
+                    pick_articles = gr.Dropdown(label="Articles", multiselect=True, choices=[],
+                                                elem_id="nqa-scope-articles")
+                    pick_outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[],
+                                               elem_id="nqa-scope-outlets")
+                    with gr.Row():
+                        since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nqa-since")
+                        until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nqa-until")
+                    scope_note = gr.HTML(handlers.scope_summary()[1], elem_id="nqa-scope-note")
                 examples = gr.Examples(
                     EXAMPLE_QUESTIONS, inputs=[question], label="Try asking", api_visibility="private"
                 )
-                clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="nqa-clear")
+                with gr.Row(elem_id="nqa-chat-actions"):
+                    clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="nqa-clear")
+                    export_button = gr.Button("Export as Markdown", variant="secondary", size="sm",
+                                              elem_id="nqa-export")
+                gr.Markdown(CONVERSATION_NOTE, elem_id="nqa-kept-note", elem_classes="nqa-small")
 
-            with gr.Column(scale=2, min_width=320):
-                with gr.Accordion("Articles", open=True):
+            with gr.Column(scale=2, min_width=320, elem_id="nqa-side"):
+                with gr.Accordion("Articles", open=True, elem_id="nqa-articles-box"):
+                    gr.Markdown(SHARED_NOTE, elem_id="nqa-shared-note", elem_classes="nqa-small")
+                    article_status = gr.HTML(elem_id="nqa-article-status")
                     articles = gr.HTML(elem_id="nqa-articles")
                     refresh_button = gr.Button("Refresh list", size="sm")
                 with gr.Accordion("Add articles", open=False, elem_id="nqa-add"):
@@ -130,6 +194,7 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                         height=140,
                         elem_id="nqa-upload",
                     )
+                    upload_status = gr.HTML(elem_id="nqa-upload-status")  # right by the drop zone
                     gr.Markdown("or paste an article:")
                     paste_title = gr.Textbox(label="Title", max_lines=1, elem_id="nqa-paste-title")
                     paste_text = gr.Textbox(label="Text", lines=6, elem_id="nqa-paste-text")
@@ -139,31 +204,56 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
                     paste_button = gr.Button("Add article", elem_id="nqa-paste-add")
                     add_status = gr.HTML(elem_id="nqa-add-status")
 
-        chat_io = {"inputs": [question, turns, chatbot], "outputs": [chatbot, turns, question]}
+        # The article a citation points to, over the page (a side panel; the whole screen on a phone).
+        with gr.Column(visible=False, elem_id="nqa-source-panel") as source_panel:
+            with gr.Row(elem_id="nqa-source-bar"):
+                gr.HTML('<div class="nqa-source-label">Source article</div>')
+                close_button = gr.Button("Close ✕", size="sm", scale=0, min_width=80, elem_id="nqa-source-close")
+            source = gr.HTML(elem_id="nqa-source")
+        opener = gr.HTML("", js_on_load=scripts.OPENER_JS + scripts.upload_check_js(MAX_FILE_BYTES),
+                         elem_id="nqa-opener", elem_classes="nqa-bridge")
+        deleter = gr.HTML("", js_on_load=scripts.DELETER_JS, elem_id="nqa-deleter", elem_classes="nqa-bridge")
+
+        scope_inputs = [pick_articles, pick_outlets, since, until]
+        chat_io = {"inputs": [question, conversation, *scope_inputs],
+                   "outputs": [chatbot, conversation, question, question_note]}
+        focus = {"fn": None, "js": scripts.FOCUS_QUESTION_JS}
         for trigger in (question.submit, ask_button.click):
-            trigger(handlers.respond, **chat_io, api_visibility="private", **answer)
+            trigger(handlers.respond, **chat_io, **private, **answer).then(**focus)
         # Clicking an example asks it straight away instead of only filling the box.
-        examples.load_input_event.then(handlers.respond, **chat_io, api_visibility="private", **answer)
+        examples.load_input_event.then(handlers.respond, **chat_io, **private, **answer).then(**focus)
         # The chatbot's own trash icon must forget the conversation too, not only hide it.
         for trigger in (clear_button.click, chatbot.clear):
-            trigger(handlers.clear, outputs=[chatbot, turns, question], api_visibility="private", queue=False)
+            trigger(handlers.clear, outputs=[chatbot, conversation, question, question_note], queue=False, **private)
+        export_button.click(None, inputs=conversation, js=scripts.EXPORT_JS)
+        gr.on([c.change for c in scope_inputs], scope_summary, inputs=scope_inputs,
+              outputs=[scope_box, scope_note], queue=False, **private)
 
-        app.load(handlers.articles_html, outputs=articles, api_visibility="private")
-        refresh_button.click(handlers.articles_html, outputs=articles, api_visibility="private")
+        app.load(handlers.restore, inputs=conversation, outputs=chatbot, **private)
+        picks = [pick_articles, pick_outlets]
+        app.load(page_articles, inputs=picks, outputs=[articles, *picks], **private)
+        refresh_button.click(page_articles, inputs=picks, outputs=[articles, *picks], **private)
+        opener.click(open_source, outputs=[source, source_panel], concurrency_limit=None, **private).then(
+            None, js=scripts.SCROLL_TO_CITED_JS)
+        close_button.click(lambda: gr.Column(visible=False), outputs=source_panel, queue=False, **private)
+        deleter.click(delete_from_page, outputs=[article_status, articles], **private, **write).then(
+            scope_choices, inputs=picks, outputs=picks, **private)
         files.upload(
-            handlers.add_files, inputs=files, outputs=[add_status, articles, files], api_name="add_files", **write
-        )
+            handlers.add_files, inputs=files, outputs=[upload_status, articles, files], api_name="add_files", **write
+        ).then(scope_choices, inputs=picks, outputs=picks, **private)
         paste_button.click(
             handlers.add_text,
             inputs=[paste_title, paste_text, paste_source],
             outputs=[add_status, articles, paste_title, paste_text, paste_source],
             api_name="add_text",
             **write,
-        )
+        ).then(scope_choices, inputs=picks, outputs=picks, **private)
 
         gr.api(_api_errors(handlers.ask), api_name="ask", **answer)
         gr.api(_api_errors(handlers.chat), api_name="chat", **answer)
         gr.api(_api_errors(handlers.article_list), api_name="articles")
+        gr.api(_api_errors(handlers.article_json), api_name="article")
+        gr.api(_api_errors(handlers.delete_article), api_name="delete_article", **write)
 
     # api_open=False: the REST routes (/gradio_api/run/...) would otherwise answer outside the
     # queue, past its size limit and concurrency, and run the page's private events by number.
@@ -180,6 +270,7 @@ def launch_app(
         server_port=port,
         prevent_thread_lock=not block,
         css=style.CSS,
+        head=style.HEAD,
         theme=style.THEME,
         # The handler checks sizes too; this stops oversized uploads before they reach the disk.
         max_file_size=MAX_FILE_BYTES,
@@ -187,7 +278,9 @@ def launch_app(
         quiet=not block,
         ssr_mode=False,
         footer_links=["api"],
-        run_history=False,  # questions stay out of the browser's storage
+        # Gradio's own run history would keep a second, unannounced copy of every call in the
+        # browser; the one conversation kept there is the one the page tells users about.
+        run_history=False,
     )
     return app.local_url
 

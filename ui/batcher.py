@@ -5,7 +5,8 @@ model anyway. Reading the waiting questions' passages in one batch (`Assistant.a
 more answers out of the same CPU: on a shared 2-core machine 4 questions together were answered
 1.29 times and 8 questions 1.45 times as fast as one by one. A question that arrives while a
 batch is being read waits for the next one; a lone question waits at most `gather_s` for
-company. A bad question fails only its own call.
+company. Questions share a reading only when they ask for the same `top_k` and search the same
+part of the collection (`Scope`). A bad question fails only its own call.
 
 After each batch the freed heap is handed back to the OS (`malloc_trim`): glibc otherwise keeps
 the memory of the reader's varying-size tensors, and a server's RSS crept up with every question.
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
-from qa.types import Article, AskResult, Turn
+from qa.types import Article, AskResult, Scope, Turn
 
 MAX_BATCH = 8  # 8 together read 1.45x as fast as one by one (4: 1.29x); a bigger batch makes all its answers later
 GATHER_S = 0.005  # how long a lone question waits for others: nothing beside a reading of ~0.5 s
@@ -52,15 +53,37 @@ def release_free_memory() -> None:
 
 
 class _Request:
-    __slots__ = ("question", "history", "top_k", "future")
+    __slots__ = ("question", "history", "top_k", "scope", "future")
 
-    def __init__(self, question: str, history, top_k: int | None):
-        self.question, self.history, self.top_k = question, history, top_k
+    def __init__(self, question: str, history, top_k: int | None, scope: Scope | None):
+        self.question, self.history, self.top_k, self.scope = question, history, top_k, scope
         self.future: Future = Future()
 
 
+def scope_of(articles=None, outlets=None, since=None, until=None) -> Scope | None:
+    """The Scope that `ask`'s keyword arguments name, or None when they set no limit.
+
+    Lists become tuples, so that equal scopes are equal (and hashable) and their questions
+    share a batch.
+    """
+    scope = Scope(tuple(articles) if articles is not None else None,
+                  tuple(outlets) if outlets is not None else None, since, until)
+    return None if scope == Scope() else scope
+
+
+def scope_kwargs(scope: Scope | None) -> dict:
+    """`ask`'s keyword arguments for a scope; none at all for no scope, so that an assistant
+    that knows no scopes can still answer unscoped questions."""
+    if scope is None:
+        return {}
+    return {name: value for name, value in (("articles", scope.articles), ("outlets", scope.outlets),
+                                            ("since", scope.since), ("until", scope.until))
+            if value is not None}
+
+
 class BatchingAssistant:
-    """The assistant's `ask` through one batching thread; adding and listing articles pass straight through.
+    """The assistant's `ask` through one batching thread; adding, removing, listing and reading
+    articles pass straight through.
 
     Callers (Gradio's worker threads) block until their own answer is ready. At most `max_batch`
     questions are read together, so a caller's wait is bounded by the batches ahead of it; the
@@ -82,17 +105,34 @@ class BatchingAssistant:
 
     # ---- the assistant's interface --------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
-            top_k: int | None = None) -> AskResult:
-        check = getattr(self.assistant, "check_question", None)
-        if check is not None:
-            check(question)  # a bad question fails here, in its caller's thread, before any batch
-        request = _Request(question, history, top_k)
+            top_k: int | None = None, articles: Sequence[str] | None = None,
+            outlets: Sequence[str] | None = None, since: str | None = None,
+            until: str | None = None) -> AskResult:
+        self.check_question(question)  # a bad question fails here, in its caller's thread, before any batch
+        request = _Request(question, history, top_k, scope_of(articles, outlets, since, until))
         self._pending.put(request)
         self._ensure_worker()
         return request.future.result()
 
+    def check_question(self, question: str) -> str:
+        check = getattr(self.assistant, "check_question", None)
+        return check(question) if check is not None else question
+
+    @property
+    def settings(self):
+        return getattr(self.assistant, "settings", None)
+
     def add(self, sources: list[str | Path | Article], *, replace: bool = True) -> list[Article]:
         return self.assistant.add(sources, replace=replace)
+
+    def remove(self, keys: str | Sequence[str]) -> list[Article]:
+        return self.assistant.remove(keys)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.assistant.article(article_id)
+
+    def article_infos(self) -> list[dict]:
+        return self.assistant.article_infos()
 
     def add_text(self, title: str, text: str, source: str = "") -> Article | None:
         return self.assistant.add_text(title, text, source)
@@ -141,12 +181,14 @@ class BatchingAssistant:
                 release_free_memory()
 
     def _answer(self, batch: list[_Request]) -> None:
-        by_top_k: dict[int | None, list[_Request]] = {}
+        # One ask_many call reads its questions with one top_k over one part of the collection.
+        groups: dict[tuple[int | None, Scope | None], list[_Request]] = {}
         for request in batch:
-            by_top_k.setdefault(request.top_k, []).append(request)
-        for top_k, requests in by_top_k.items():
+            groups.setdefault((request.top_k, request.scope), []).append(request)
+        for (top_k, scope), requests in groups.items():
+            scoped = {} if scope is None else {"scope": scope}
             try:
-                results = self.assistant.ask_many([(r.question, r.history) for r in requests], top_k=top_k)
+                results = self.assistant.ask_many([(r.question, r.history) for r in requests], top_k=top_k, **scoped)
             except Exception as e:
                 if len(requests) == 1:
                     requests[0].future.set_exception(e)
@@ -154,7 +196,8 @@ class BatchingAssistant:
                 # one bad question must not fail the others: ask each alone, so each gets its own outcome
                 for r in requests:
                     try:
-                        r.future.set_result(self.assistant.ask(r.question, r.history, top_k=top_k))
+                        r.future.set_result(self.assistant.ask(r.question, r.history, top_k=top_k,
+                                                               **scope_kwargs(scope)))
                     except Exception as alone:
                         r.future.set_exception(alone)
                 continue

@@ -1,47 +1,61 @@
-"""What the chat's events do: ask with history, add uploaded or pasted articles, list articles.
+"""What the chat's events and API endpoints do: ask (with history and a scope), open, list and
+delete articles; adding articles is `ui.uploads`'.
 
-Each handler turns user input into one call on `qa.Assistant` and the result into chat HTML
-or JSON. Per-user state (the conversation) arrives as an argument and leaves as a new value,
-so concurrent users never share it. Retrieval, reading and follow-up rewriting stay in `qa`;
-this module only validates input (types, sizes, empty fields) and formats output.
+Each handler turns user input into one call on `qa.Assistant` and the result into HTML or
+JSON. Per-user state (the conversation) arrives as an argument and leaves as a new value, so
+concurrent users never share it. The browser keeps the conversation as a list of exchanges,
+{"question", "answer" (str or None), "html", "markdown", "counts"}: the reply as shown, as
+exported, and whether it is a turn a follow-up is read against (an error is not). Retrieval,
+reading and follow-up rewriting stay in `qa`; this module only validates input and formats output.
 """
 
 # No `from __future__ import annotations` here: gr.api reads the endpoint methods' return
 # annotations as they are, and needs types, not strings.
-import dataclasses
 import logging
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
-from qa import load_paths
 from qa.errors import QAError
 from qa.render import result_to_json
 from qa.types import Article, AskResult, Turn
-from ui import render
+from ui import export, panels, render
+from ui.scope import UserInputError, scope_from_inputs, scope_note
+from ui.uploads import (  # noqa: F401 - the app and API clients' limits, named here as before
+    ALLOWED_SUFFIXES,
+    MAX_FILE_BYTES,
+    MAX_FILE_MB,
+    MAX_FILES_PER_UPLOAD,
+    UNEXPECTED_ERROR,
+    UploadHandlers,
+    check_pasted,
+    check_upload,
+)
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_FILE_MB = MAX_FILE_BYTES // (1024 * 1024)
-MAX_FILES_PER_UPLOAD = 20
 # Older turns rarely matter to a follow-up, and an unbounded history would grow each session forever.
 MAX_HISTORY_TURNS = 20
+# Exchanges kept in the browser: enough to scroll back through. Each is 5-10 KB of HTML and the
+# whole conversation travels with every question, so it stays at a few hundred KB.
+MAX_KEPT_EXCHANGES = 30
 PENDING_HTML = '<div class="nqa-pending">Searching the articles…</div>'
-UNEXPECTED_ERROR = "Something went wrong on the server; its log has the details."
+EMPTY_QUESTION = "Type a question about the articles first."
+GONE_ARTICLE = "This article is no longer in the collection; someone using this server deleted it."
 
 
 class AssistantLike(Protocol):
-    def ask(self, question: str, history: list[Turn] | None = None, *, top_k: int | None = None) -> AskResult: ...
+    def ask(self, question: str, history: list[Turn] | None = None, *, top_k: int | None = None,
+            articles: Sequence[str] | None = None, outlets: Sequence[str] | None = None,
+            since: str | None = None, until: str | None = None) -> AskResult: ...
+    def check_question(self, question: str) -> str: ...
     def add(self, sources: list[str | Path | Article], *, replace: bool = True) -> list[Article]: ...
     def add_text(self, title: str, text: str, source: str = "") -> Article | None: ...
-    def articles(self) -> list[Article]: ...
-
-
-class UserInputError(ValueError):
-    """Input the API rejects before it reaches the assistant (e.g. a malformed history)."""
+    def remove(self, keys: str | Sequence[str]) -> list[Article]: ...
+    def article(self, article_id: str) -> Article | None: ...
+    def article_infos(self) -> list[dict]: ...
 
 
 def _message(role: str, html_text: str) -> dict:
@@ -84,24 +98,58 @@ def public_source(source: str) -> str:
     return PurePath(source).name
 
 
+def outlet_of(info: dict) -> str:
+    """The outlet an article info names; for assistants whose infos carry none, the web
+    address's host without "www." ("" for files and pasted text), which is how qa names outlets."""
+    if "outlet" in info:
+        return info["outlet"] or ""
+    source = info.get("source") or ""
+    if not _is_url(source):
+        return ""
+    host = (urlparse(source).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
 def public_result(result: AskResult) -> dict:
     """The `qa ask --json` object with each source shown as `public_source` shows it."""
     data = result_to_json(result)
     if data.get("citation"):
         data["citation"]["source"] = public_source(data["citation"]["source"])
+    if data.get("candidate") and data["candidate"].get("citation"):
+        data["candidate"]["citation"]["source"] = public_source(data["candidate"]["citation"]["source"])
     for passage in data.get("passages") or []:
         passage["source"] = public_source(passage["source"])
     return data
 
 
-def _without_path(text: str, path: Path) -> str:
-    """A message about an upload with its server path replaced by the file's name."""
-    for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
-        text = text.replace(form, path.name)
-    return text
+def _clean_conversation(value: Any) -> list[dict]:
+    """The conversation the browser kept, without anything malformed (it arrives from the client)."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for item in value[-MAX_KEPT_EXCHANGES:]:
+        if (isinstance(item, dict) and isinstance(item.get("question"), str) and isinstance(item.get("html"), str)
+                and isinstance(item.get("markdown"), str) and isinstance(item.get("answer"), (str, type(None)))):
+            kept.append({key: item[key] for key in ("question", "answer", "html", "markdown")}
+                        | {"counts": item.get("counts") is not False})
+    return kept
 
 
-class Handlers:
+def messages_for(conversation: list[dict]) -> list[dict]:
+    """The chat's messages for a kept conversation."""
+    messages = []
+    for exchange in conversation:
+        messages.append(_message("user", render.question_html(exchange["question"])))
+        messages.append(_message("assistant", exchange["html"]))
+    return messages
+
+
+def turns_for(conversation: list[dict]) -> list[Turn]:
+    """The history a follow-up is read against: exchanges that failed with an error do not count."""
+    return [Turn(e["question"], e["answer"]) for e in conversation if e.get("counts", True)][-MAX_HISTORY_TURNS:]
+
+
+class Handlers(UploadHandlers):
     """The app's event handlers, bound to one shared, thread-safe assistant."""
 
     def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None):
@@ -110,184 +158,203 @@ class Handlers:
         # deleted once read: the index holds their text, and a copy left there could be fetched.
         self.uploads_dir = Path(uploads_dir).resolve() if uploads_dir is not None else None
 
+    @property
+    def max_question_chars(self) -> int | None:
+        settings = getattr(self.assistant, "settings", None)
+        return getattr(settings, "max_question_chars", None)
+
+    def question_note(self, problem: str | None = None) -> str:
+        return panels.question_note_html(self.max_question_chars, problem)
+
     # --- chat in the browser -------------------------------------------------------------
 
-    def respond(self, question: str, turns: list[Turn], messages: list[dict]) -> Iterator[tuple]:
-        """Show the question at once, then replace the placeholder with the answer.
+    def respond(self, question: str, conversation: list[dict], articles: Any = None, outlets: Any = None,
+                since: Any = None, until: Any = None) -> Iterator[tuple]:
+        """Show the question at once, then replace the placeholder with the reply.
 
-        Yields (chat messages, conversation turns, question box value).
+        Yields (chat messages, kept conversation, question box value, note beside the box). A
+        question that cannot be asked stays in the box with the reason beside it.
         """
         question = question or ""
-        turns = list(turns or [])
-        messages = list(messages or [])
+        conversation = _clean_conversation(conversation)
+        messages = messages_for(conversation)
         if not question.strip():
-            yield messages, turns, ""
+            yield messages, conversation, "", self.question_note(EMPTY_QUESTION)
+            return
+        try:
+            scope = scope_from_inputs(articles, outlets, since, until)
+            self.assistant.check_question(question)
+        except (QAError, UserInputError) as e:
+            yield messages, conversation, question, self.question_note(_sentence(str(e)))
             return
         messages.append(_message("user", render.question_html(question)))
-        yield messages + [_message("assistant", PENDING_HTML)], turns, ""
+        yield messages + [_message("assistant", PENDING_HTML)], conversation, "", self.question_note()
+        note = scope_note(scope)
         try:
-            result = self.assistant.ask(question, history=turns[-MAX_HISTORY_TURNS:])
+            result = self.assistant.ask(question, history=turns_for(conversation), **scope)
         except QAError as e:
-            reply = render.error_html(str(e))
+            exchange = _error_exchange(question, str(e))
         except Exception:
             log.exception("answering %r failed", question)
-            reply = render.error_html(UNEXPECTED_ERROR)
+            exchange = _error_exchange(question, UNEXPECTED_ERROR)
         else:
-            reply = render.answer_html(result)
-            turns = (turns + [turn_for(question, result)])[-MAX_HISTORY_TURNS:]
-        yield messages + [_message("assistant", reply)], turns, ""
+            exchange = {"question": question, "answer": turn_for(question, result).answer,
+                        "html": render.answer_html(result, note),
+                        "markdown": export.exchange_markdown(question, result, scope_note=note), "counts": True}
+        conversation = (conversation + [exchange])[-MAX_KEPT_EXCHANGES:]
+        yield messages_for(conversation), conversation, "", self.question_note()
 
-    @staticmethod
-    def clear() -> tuple[list, list, str]:
-        return [], [], ""
+    def restore(self, conversation: list[dict]) -> list[dict]:
+        """The chat's messages for the conversation the browser kept across a reload."""
+        return messages_for(_clean_conversation(conversation))
+
+    def clear(self) -> tuple[list, list, str, str]:
+        return [], [], "", self.question_note()
+
+    # --- the article panel -----------------------------------------------------------------
+
+    def open_source(self, target: Any) -> str:
+        """The side panel's HTML for a click on a citation, passage or listed article.
+
+        `target` is {"article": id, "start"?: int, "end"?: int, "quote"?: bool}, offsets into
+        the article's text.
+        """
+        if not isinstance(target, dict) or not isinstance(target.get("article"), str):
+            return render.error_html("That link names no article.")
+        start, end = target.get("start"), target.get("end")
+        if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool) or isinstance(end, bool):
+            start = end = None
+        try:
+            article = self.assistant.article(target["article"])
+            if article is None:
+                return render.error_html(GONE_ARTICLE)
+            info = self._info(article.id)
+        except QAError as e:
+            return render.error_html(str(e))
+        return panels.source_html(article, outlet=outlet_of(info) if info else "",
+                                  source=public_source(article.source), start=start, end=end,
+                                  quote=bool(target.get("quote")))
+
+    def _info(self, article_id: str) -> dict | None:
+        return next((info for info in self.assistant.article_infos() if info["id"] == article_id), None)
+
+    def delete_from_page(self, target: Any) -> tuple[str, str]:
+        """Delete an article the user confirmed deleting in the list. Returns (status, articles HTML)."""
+        article_id = target.get("article") if isinstance(target, dict) else None
+        try:
+            deleted = self.delete_article(article_id)["deleted"]
+        except (QAError, UserInputError) as e:
+            lines = [("error", _sentence(str(e)))]
+        except Exception:
+            log.exception("deleting %r failed", article_id)
+            lines = [("error", UNEXPECTED_ERROR)]
+        else:
+            lines = [("ok", f"Deleted “{d['title']}” for everyone using this server.") for d in deleted]
+        return panels.status_html(lines), self.articles_html()
+
+    def scope_summary(self, articles: Any = None, outlets: Any = None, since: Any = None,
+                      until: Any = None) -> tuple[str, str]:
+        """(label of the scope controls, note under them): what the next question will search."""
+        try:
+            note = scope_note(scope_from_inputs(articles, outlets, since, until))
+        except UserInputError as e:
+            return "Search in: ⚠ check the dates", panels.question_note_html(None, _sentence(str(e)))
+        if not note:
+            return "Search in: all articles", panels.scope_note_html("Every article is searched. "
+                                                                     "Choose articles, outlets or dates to narrow it.")
+        return "Search in: " + note.removeprefix("Searched only: "), panels.scope_note_html(
+            note.replace("Searched only", "Questions search only") + ". Empty a field to search everything again.")
+
+    def article_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """Choices for the scope controls: (title, id) of each article, and the outlets."""
+        infos = self.assistant.article_infos()
+        articles = [(_choice_label(info), info["id"]) for info in infos]
+        outlets = sorted({outlet_of(info) for info in infos} - {""})
+        return articles, outlets
 
     # --- programmatic endpoints ----------------------------------------------------------
 
-    def ask(self, question: str) -> dict:
-        """Answer one question; returns the same JSON object as `qa ask --json`."""
-        return public_result(self.assistant.ask(question))
+    def ask(self, question: str, articles: list[str] | None = None, outlets: list[str] | None = None,
+            since: str | None = None, until: str | None = None) -> dict:
+        """Answer one question; returns the same JSON object as `qa ask --json`.
 
-    def chat(self, question: str, history: list[dict] | None = None) -> dict:
+        Optional: search only these article ids, these outlets, or articles dated from `since`
+        to `until` (YYYY-MM-DD, inclusive).
+        """
+        scope = scope_from_inputs(articles, outlets, since, until)
+        return public_result(self.assistant.ask(question, **scope))
+
+    def chat(self, question: str, history: list[dict] | None = None, articles: list[str] | None = None,
+             outlets: list[str] | None = None, since: str | None = None, until: str | None = None) -> dict:
         """Answer a question in a conversation.
 
         `history` lists the earlier turns, oldest first, as {"question": ..., "answer": ...}
         (answer null when nothing was found); append each reply's question and answer to it.
+        The scope parameters are those of /ask.
         """
-        return public_result(self.assistant.ask(question, history=history_from_json(history)))
+        scope = scope_from_inputs(articles, outlets, since, until)
+        return public_result(self.assistant.ask(question, history=history_from_json(history), **scope))
 
     def article_list(self) -> list[dict]:
-        """The indexed articles as {"id", "title", "source", "published"} (their text left out);
-        a source is a web address or a file's name."""
-        return [{"id": a.id, "title": a.title, "source": public_source(a.source), "published": a.published}
-                for a in self.assistant.articles()]
+        """The indexed articles as {"id", "title", "source", "published", "outlet"} (their text
+        left out); a source is a web address or a file's name."""
+        return [{"id": info["id"], "title": info["title"], "source": public_source(info.get("source") or ""),
+                 "published": info.get("published"), "outlet": outlet_of(info)}
+                for info in self.assistant.article_infos()]
+
+    def article_json(self, article_id: str) -> dict:
+        """One article: {"id", "title", "outlet", "published", "source", "paragraphs"}.
+
+        Each paragraph is {"number", "start", "end", "text"}: numbered from 1 as citations'
+        `paragraphs` count them, with offsets into the article's text, the same offsets as a
+        citation's `start` and `end`.
+        """
+        if not isinstance(article_id, str) or not article_id.strip():
+            raise UserInputError("give the id of an article (the /articles endpoint lists them)")
+        article = self.assistant.article(article_id.strip())
+        if article is None:
+            raise UserInputError(f"no article has the id “{article_id.strip()}”")
+        info = self._info(article.id) or {"source": article.source}
+        return {"id": article.id, "title": article.title, "outlet": outlet_of(info), "published": article.published,
+                "source": public_source(article.source),
+                "paragraphs": [{"number": n, "start": s, "end": e, "text": article.text[s:e]}
+                               for n, (s, e) in enumerate(panels.paragraph_spans(article.text), 1)]}
+
+    def delete_article(self, article_id: str) -> dict:
+        """Delete one article, by id, for everyone using this server: {"deleted": [{"id", "title"}]}."""
+        if not isinstance(article_id, str) or not article_id.strip():
+            raise UserInputError("give the id of an article (the /articles endpoint lists them)")
+        # Ids only: `remove` also takes paths and addresses, which are not the API's to name.
+        info = self._info(article_id.strip())
+        if info is None:
+            raise UserInputError(f"no article has the id “{article_id.strip()}”")
+        removed = self.assistant.remove([info["id"]])
+        return {"deleted": [{"id": a.id, "title": a.title} for a in removed]}
 
     # --- articles ------------------------------------------------------------------------
 
     def articles_html(self) -> str:
         try:
-            return render.articles_html(self.assistant.articles())
+            return panels.articles_html(self.article_list())
         except QAError as e:
             return render.error_html(str(e))
 
-    def add_files(self, paths: Sequence[str] | None) -> tuple[str, str, None]:
-        """Add uploaded files one by one, so one bad file does not block the others.
-
-        Returns (status HTML, articles HTML, None to clear the upload box).
-        """
-        paths = list(paths or [])
-        lines: list[tuple[str, str]] = []
-        if not paths:
-            lines.append(("error", "Choose one or more files to add."))
-        elif len(paths) > MAX_FILES_PER_UPLOAD:
-            lines.append(("error", f"Up to {MAX_FILES_PER_UPLOAD} files at a time, please; none were added."))
-            paths = []
-        for raw in paths:
-            path = Path(raw)
-            try:
-                problem = check_upload(path)
-                if problem:
-                    lines.append(("error", f"{path.name}: {problem}"))
-                    continue
-                lines.extend(self._add_one(path))
-            finally:
-                self._discard_upload(path)
-        return render.status_html(lines), self.articles_html(), None
-
-    def _add_one(self, path: Path) -> list[tuple[str, str]]:
-        """Index one uploaded file under its name, never its server path; status lines say how it went."""
-        name = path.name
-        try:
-            report = load_paths([path])
-            lines = [("error", f"{_upload_source(where, path)}: "
-                               f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
-                     for where, reason in report.skipped]
-            articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
-            if not articles:
-                return lines or [("error", f"{name}: no article found in this file.")]
-            # An upload never replaces an indexed article that happens to share its file name:
-            # two users' "article.txt" are two articles.
-            added = self.assistant.add(articles, replace=False)
-        except QAError as e:
-            return [("error", f"{name}: {_without_path(str(e), path)}")]
-        except Exception:
-            log.exception("adding %s failed", path)
-            return [("error", f"{name}: {UNEXPECTED_ERROR}")]
-        if not added:
-            return lines + [("ok", f"{name}: already indexed.")]
-        return lines + [("ok", f"Added “{article.title}”.") for article in added]
-
-    def _discard_upload(self, path: Path) -> None:
-        """Delete an uploaded file, and its folder once empty, when it lies in the upload folder."""
-        if self.uploads_dir is None:
-            return
-        try:
-            resolved = path.resolve()
-            if resolved == self.uploads_dir or not resolved.is_relative_to(self.uploads_dir):
-                return
-            resolved.unlink(missing_ok=True)
-            if resolved.parent != self.uploads_dir:
-                resolved.parent.rmdir()  # Gradio gives each upload a folder of its own
-        except OSError:
-            pass  # the folder holds another upload (or is gone); Gradio's hourly sweep is the fallback
-
-    def add_text(self, title: str, text: str, source: str) -> tuple[str, str, str, str, str]:
-        """Add a pasted article. Returns (status, articles, title, text, source box values).
-
-        The boxes are cleared after a success and kept after a failure, so nothing typed is lost.
-        """
-        title, text, source = (title or "").strip(), text or "", (source or "").strip()
-        keep = (title, text, source)
-        problem = check_pasted(title, text, source)
-        if problem:
-            return render.status_html([("error", problem)]), self.articles_html(), *keep
-        try:
-            article = self.assistant.add_text(title, text, source)
-        except QAError as e:
-            return render.status_html([("error", str(e))]), self.articles_html(), *keep
-        except Exception:
-            log.exception("adding pasted article %r failed", title)
-            return render.status_html([("error", UNEXPECTED_ERROR)]), self.articles_html(), *keep
-        if article is None:
-            status = [("ok", f"“{title}” is already indexed.")]
-        else:
-            status = [("ok", f"Added “{article.title}”.")]
-        return render.status_html(status), self.articles_html(), "", "", ""
+def _sentence(message: str) -> str:
+    """An error message as a sentence beside the question box."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "?", "!")) else message + "."
 
 
-def _upload_source(source: str, path: Path) -> str:
-    """An uploaded article's source: the web address the file names, else the file's name
-    (with "#n" for the n-th record of a JSON file)."""
-    if _is_url(source):
-        return source
-    for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
-        if source.startswith(form):
-            return path.name + source[len(form):]
-    return path.name
+def _error_exchange(question: str, message: str) -> dict:
+    # A failed question leaves the history as it was: it is shown, but not read as a turn.
+    return {"question": question, "answer": None, "html": render.error_html(message),
+            "markdown": export.exchange_markdown(question, error=message), "counts": False}
 
 
-def check_upload(path: Path) -> str | None:
-    """Why an uploaded file cannot be added, or None if it can."""
-    if path.suffix.lower() not in ALLOWED_SUFFIXES:
-        return "only " + ", ".join(ALLOWED_SUFFIXES) + " files can be added."
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return "the upload did not arrive; try again."
-    if size > MAX_FILE_BYTES:
-        return f"{size / (1024 * 1024):.1f} MB is over the {MAX_FILE_MB} MB limit per file."
-    if size == 0:
-        return "the file is empty."
-    return None
-
-
-def check_pasted(title: str, text: str, source: str) -> str | None:
-    """Why a pasted article cannot be added, or None if it can."""
-    if not title:
-        return "Give the article a title."
-    if not text.strip():
-        return "Paste the article's text."
-    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-        return f"The text is over the {MAX_FILE_MB} MB limit."
-    if source and render.safe_link(source) is None:
-        return "The source must be a web address starting with http:// or https:// (or left empty)."
-    return None
+def _choice_label(info: dict) -> str:
+    """An article in the scope picker: its title, and its outlet and date to tell same-titled ones apart."""
+    extra = [part for part in (outlet_of(info), info.get("published")) if part]
+    return info["title"] + (f" ({', '.join(extra)})" if extra else "")

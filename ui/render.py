@@ -1,22 +1,27 @@
-"""HTML for the chat: an answer with its quote in context, citation, confidence and sources.
+"""HTML of the chat's messages: answers, clarifying questions, "not found" replies, and each
+reply's text for its Copy button.
 
 Every piece of article or user text goes through `html.escape` here, because articles are
-untrusted and the chat displays these strings as HTML. Highlighting uses the result's
+untrusted and the page displays these strings as HTML. Highlighting uses the result's
 character offsets only; nothing here searches text, retrieves or reads: that is `qa`'s job.
+
+Buttons that open an article carry their target as JSON in `value` (the chat's sanitizer keeps
+`value`, `class`, `title` and `type` and drops data-* attributes); `ui.scripts` turns a click on
+them into a server event.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from qa.types import Article
-from qa.types import AskResult, RetrievedPassage
+from qa.types import AskResult, Candidate, Citation, RetrievedPassage
 
 NOT_FOUND_HEADLINE = "I couldn't find that in the articles."
-CLOSEST_PASSAGES_SHOWN = 3
-PASSAGE_PREVIEW_CHARS = 600  # source lists stay scannable; the cited paragraph is always whole
+UNCLEAR_HEADLINE = "The articles don't state this clearly."
+PASSAGE_PREVIEW_CHARS = 600  # passage lists stay scannable; the opened article is always whole
 
 
 def escape_text(text: str) -> str:
@@ -39,6 +44,7 @@ def safe_link(source: str) -> str | None:
 
 
 def confidence_level(score: float) -> str:
+    """A label for a score, for results that come without the assistant's own label."""
     if score >= 0.7:
         return "high"
     if score >= 0.4:
@@ -46,7 +52,12 @@ def confidence_level(score: float) -> str:
     return "low"
 
 
-def _link_html(source: str, label: str = "source") -> str:
+def likely_right(score: float) -> str:
+    """A calibrated probability in words; never 0% or 100%, which no reader can promise."""
+    return f"about {min(99, max(1, round(score * 100)))}% likely right"
+
+
+def link_html(source: str, label: str = "source") -> str:
     url = safe_link(source) if source else None
     if url is None:
         return ""
@@ -56,7 +67,35 @@ def _link_html(source: str, label: str = "source") -> str:
     )
 
 
-def highlight_span(context: str, start: int | None, end: int | None) -> str:
+def open_button(article_id: str, inner_html: str, *, start: int | None = None, end: int | None = None,
+                quote: bool = False, title: str = "Open the article", css: str = "") -> str:
+    """A button that opens an article in the side panel, at [start, end) when given.
+
+    `quote` marks that range as the quoted words; otherwise the paragraphs around it are outlined.
+    """
+    target = {"article": article_id}
+    if start is not None and end is not None:
+        target.update(start=start, end=end, quote=quote)
+    value = html.escape(json.dumps(target), quote=True)
+    classes = "nqa-open" + (f" {css}" if css else "")
+    return (f'<button type="button" class="{classes}" value="{value}" '
+            f'title="{html.escape(title, quote=True)}">{inner_html}</button>')
+
+
+def paragraph_label(citation: Citation) -> str:
+    """Where a quote is in its article: "¶ 3", "¶ 3–4", or the passage number when the
+    article's paragraphs are not known."""
+    numbers = sorted(set(citation.paragraphs))
+    if not numbers:
+        return f"passage {citation.paragraph + 1}"
+    if len(numbers) == 1:
+        return f"¶ {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"¶ {numbers[0]}–{numbers[-1]}"
+    return "¶ " + ", ".join(str(n) for n in numbers)
+
+
+def highlight_span(context: str, start: int | None, end: int | None, css: str = "nqa-span") -> str:
     """The passage as HTML with [start, end) wrapped in <mark>.
 
     Offsets that do not fit the passage leave it unhighlighted rather than guessing a span.
@@ -65,7 +104,7 @@ def highlight_span(context: str, start: int | None, end: int | None) -> str:
         return escape_text(context)
     return (
         escape_text(context[:start])
-        + '<mark class="nqa-span">'
+        + f'<mark class="{css}">'
         + escape_text(context[start:end])
         + "</mark>"
         + escape_text(context[end:])
@@ -78,49 +117,64 @@ def _preview(text: str) -> str:
     return text[:PASSAGE_PREVIEW_CHARS].rstrip() + "…"
 
 
-def _passage_score_html(passage: RetrievedPassage) -> str:
-    parts = [f"score {passage.score:.3f}"]
+def _score_text(passage: RetrievedPassage) -> str:
+    parts = [f"fused {passage.score:.3f}"]
     if passage.dense_score is not None:
         parts.append(f"cosine {passage.dense_score:.2f}")
     if passage.bm25_score is not None:
         parts.append(f"BM25 {passage.bm25_score:.1f}")
-    return html.escape(" · ".join(parts))
+    return " · ".join(parts)
+
+
+def _passage_where(passage: RetrievedPassage) -> str:
+    return f"<cite>{html.escape(passage.title)}</cite>, passage {passage.paragraph + 1}"
 
 
 def passage_item(passage: RetrievedPassage) -> str:
-    """One retrieved passage as a list item: where it is from, its scores, its text."""
-    where = (
-        f'<cite>{html.escape(passage.title)}</cite>, paragraph {passage.paragraph + 1}'
-    )
-    link = _link_html(passage.source)
+    """One passage the reader read, as a list item: where it is from (a button that opens the
+    article there) and its text; retrieval scores are left to `_scores_html`."""
+    where = open_button(passage.article_id, _passage_where(passage), start=passage.start, end=passage.end,
+                        title="Open the article at this passage", css="nqa-cite-button")
+    link = link_html(passage.source)
     return (
         '<li class="nqa-passage">'
-        f'<div class="nqa-passage-head">{where}'
-        f'{" · " + link if link else ""}'
-        f' <span class="nqa-score">({_passage_score_html(passage)})</span></div>'
+        f'<div class="nqa-passage-head">{where}{" · " + link if link else ""}</div>'
         f'<div class="nqa-passage-text">{escape_text(_preview(passage.text))}</div>'
         "</li>"
     )
 
 
-def _is_cited(passage: RetrievedPassage, result: AskResult) -> bool:
-    citation = result.citation
-    return (
-        citation is not None
-        and passage.article_id == citation.article_id
-        and passage.paragraph == citation.paragraph
-    )
+def _is_at(passage: RetrievedPassage, citation: Citation | None) -> bool:
+    return (citation is not None and passage.article_id == citation.article_id
+            and passage.paragraph == citation.paragraph)
 
 
-def _sources_html(passages: Sequence[RetrievedPassage], summary: str, *, open_: bool) -> str:
+def _scores_html(passages: Sequence[RetrievedPassage]) -> str:
+    """Retrieval scores, folded away: they rank passages for the reader and say nothing about
+    whether an answer is right, so they are never shown as a confidence."""
     if not passages:
         return ""
-    items = "".join(passage_item(p) for p in passages)
-    return (
-        f'<details class="nqa-sources"{" open" if open_ else ""}>'
-        f"<summary>{html.escape(summary)}</summary>"
-        f'<ol class="nqa-passages">{items}</ol></details>'
-    )
+    items = "".join(f"<li>{_passage_where(p)}: {html.escape(_score_text(p))}</li>" for p in passages)
+    return ('<details class="nqa-scores"><summary>Retrieval scores</summary>'
+            f'<ul class="nqa-score-list">{items}</ul></details>')
+
+
+def passages_read_html(result: AskResult, cited: Citation | None, *, open_: bool) -> str:
+    """ "Other passages read": the related passages besides the cited one, scores folded away."""
+    related = [p for p in result.passages if p.related and not _is_at(p, cited)]
+    unrelated = sum(1 for p in result.passages if not p.related and not _is_at(p, cited))
+    if not related and not unrelated:
+        return ""
+    summary = f"Other passages read ({len(related)})" if related else "Other passages read: none related"
+    parts = [f'<details class="nqa-sources"{" open" if open_ else ""}>', f"<summary>{summary}</summary>"]
+    if related:
+        parts.append(f'<ol class="nqa-passages">{"".join(passage_item(p) for p in related)}</ol>')
+    if unrelated:
+        noun = "passage" if unrelated == 1 else "passages"
+        parts.append(f'<div class="nqa-note">{unrelated} unrelated {noun} not shown.</div>')
+    parts.append(_scores_html(result.passages))
+    parts.append("</details>")
+    return "".join(parts)
 
 
 def _resolved_note(result: AskResult) -> str:
@@ -131,52 +185,93 @@ def _resolved_note(result: AskResult) -> str:
     return f'<div class="nqa-resolved">Understood as: “{escape_text(resolved)}”</div>'
 
 
-def answer_html(result: AskResult) -> str:
-    """The chat message for a found answer."""
+def _citation_html(citation: Citation) -> str:
+    label = paragraph_label(citation)
+    cite = open_button(citation.article_id, f"<cite>{html.escape(citation.title)}</cite>, {html.escape(label)}",
+                       start=citation.start, end=citation.end, quote=True,
+                       title=f"Open the article at {label}", css="nqa-cite-button")
+    link = link_html(citation.source)
+    return f'<div class="nqa-citation">— {cite}{" · " + link if link else ""}</div>'
+
+
+def _copy_button(text: str) -> str:
+    return (f'<button type="button" class="nqa-copy" value="{html.escape(text, quote=True)}" '
+            'title="Copy the answer and its citation as text">Copy</button>')
+
+
+def answer_html(result: AskResult, scope_note: str = "") -> str:
+    """The chat message for any result: a clarifying question, an answer, or "not found"."""
+    if result.clarification:
+        return clarification_html(result)
+    if not result.found or result.answer is None or result.citation is None:
+        return not_found_html(result, scope_note)
     citation = result.citation
-    if not result.found or result.answer is None or citation is None:
-        return not_found_html(result)
     parts = [
         '<div class="nqa-message nqa-found">',
         _resolved_note(result),
         f'<div class="nqa-answer">{escape_text(result.answer)}</div>',
     ]
     if result.score is not None:
-        level = confidence_level(result.score)
+        level = result.confidence or confidence_level(result.score)
         parts.append(
-            f'<div class="nqa-confidence nqa-confidence-{level}">'
-            f"Confidence: {level} ({result.score:.0%})</div>"
+            f'<div class="nqa-confidence nqa-confidence-{html.escape(level)}">'
+            f"{html.escape(level.capitalize())} confidence · {likely_right(result.score)}</div>"
         )
     if result.context is not None:
         quote = highlight_span(result.context, result.context_start, result.context_end)
         parts.append(f'<blockquote class="nqa-quote">{quote}</blockquote>')
-    link = _link_html(citation.source)
-    parts.append(
-        '<div class="nqa-citation">— '
-        f"<cite>{html.escape(citation.title)}</cite>, paragraph {citation.paragraph + 1}"
-        f'{" · " + link if link else ""}</div>'
-    )
-    others = [p for p in result.passages if not _is_cited(p, result)]
-    noun = "passage" if len(others) == 1 else "passages"
-    parts.append(_sources_html(others, f"Sources: {len(others)} other {noun}", open_=False))
+    parts.append(_citation_html(citation))
+    parts.append(_scope_html(scope_note))
+    parts.append(passages_read_html(result, citation, open_=False))
+    parts.append(f'<div class="nqa-actions">{_copy_button(copy_text(result))}</div>')
     parts.append("</div>")
     return "".join(parts)
 
 
-def not_found_html(result: AskResult) -> str:
-    """The chat message when the articles do not contain the answer: no span, only the closest passages."""
-    closest = list(result.passages[:CLOSEST_PASSAGES_SHOWN])
+def _scope_html(scope_note: str) -> str:
+    return f'<div class="nqa-scope-note">{html.escape(scope_note)}</div>' if scope_note else ""
+
+
+def _candidate_html(candidate: Candidate) -> str:
+    quote = highlight_span(candidate.context, candidate.context_start, candidate.context_end, "nqa-candidate-span")
+    return (
+        '<div class="nqa-candidate">'
+        '<div class="nqa-candidate-head"><span class="nqa-unconfirmed">Unconfirmed</span> '
+        f"possible answer: <strong>{escape_text(candidate.answer)}</strong> "
+        f'<span class="nqa-candidate-odds">({likely_right(candidate.score)})</span></div>'
+        f'<blockquote class="nqa-quote nqa-candidate-quote">{quote}</blockquote>'
+        f"{_citation_html(candidate.citation)}"
+        "</div>"
+    )
+
+
+def not_found_html(result: AskResult, scope_note: str = "") -> str:
+    """The chat message when no answer cleared the bar: the closest span, if any, marked as
+    unconfirmed, and the related passages that were read."""
+    candidate = result.candidate
+    headline = UNCLEAR_HEADLINE if candidate is not None else NOT_FOUND_HEADLINE
     parts = [
         '<div class="nqa-message nqa-not-found">',
         _resolved_note(result),
-        f'<div class="nqa-answer">{html.escape(NOT_FOUND_HEADLINE)}</div>',
+        f'<div class="nqa-answer">{html.escape(headline)}</div>',
     ]
-    if closest:
-        parts.append(_sources_html(closest, "Closest passages", open_=True))
-    else:
+    if candidate is not None:
+        parts.append(_candidate_html(candidate))
+    parts.append(_scope_html(scope_note))
+    read = passages_read_html(result, candidate.citation if candidate else None, open_=candidate is None)
+    if read:
+        parts.append(read)
+    elif candidate is None:
         parts.append('<div class="nqa-note">No passage was close enough to show.</div>')
+    parts.append(f'<div class="nqa-actions">{_copy_button(copy_text(result))}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def clarification_html(result: AskResult) -> str:
+    """A question back to the user, in the assistant's voice: nothing was searched yet."""
+    return ('<div class="nqa-message nqa-clarify">'
+            f'<div class="nqa-answer">{escape_text(result.clarification or "")}</div></div>')
 
 
 def error_html(message: str) -> str:
@@ -187,30 +282,26 @@ def question_html(question: str) -> str:
     return f'<div class="nqa-question">{escape_text(question)}</div>'
 
 
-def status_html(lines: Iterable[tuple[str, str]]) -> str:
-    """Status lines for the article panel; each is (kind, text) with kind "ok" or "error"."""
-    items = "".join(
-        f'<li class="nqa-status-{html.escape(kind)}">{escape_text(text)}</li>' for kind, text in lines
-    )
-    return f'<ul class="nqa-status">{items}</ul>' if items else ""
+# --- a reply as plain text -------------------------------------------------------------------
+
+def _citation_text(citation: Citation) -> str:
+    where = f"{citation.title}, {paragraph_label(citation)}"
+    url = safe_link(citation.source) if citation.source else None
+    return f"— {where}" + (f" ({url})" if url else "")
 
 
-def articles_html(articles: Sequence[Article]) -> str:
-    """The list of indexed articles, newest last, with a link when the source is a web page."""
-    if not articles:
-        return '<div class="nqa-articles nqa-note">No articles indexed yet.</div>'
-    items = []
-    for article in articles:
-        details = []
-        if article.published:
-            details.append(html.escape(article.published))
-        link = _link_html(article.source, "link")
-        if link:
-            details.append(link)
-        suffix = f' <span class="nqa-article-meta">{" · ".join(details)}</span>' if details else ""
-        items.append(f'<li><span class="nqa-article-title">{html.escape(article.title)}</span>{suffix}</li>')
-    noun = "article" if len(articles) == 1 else "articles"
-    return (
-        f'<div class="nqa-articles"><div class="nqa-articles-count">{len(articles)} {noun} indexed</div>'
-        f'<ol>{"".join(items)}</ol></div>'
-    )
+def copy_text(result: AskResult) -> str:
+    """What a reply's Copy button copies: the answer, its quote in context and its citation."""
+    if result.clarification:
+        return result.clarification
+    if result.found and result.answer is not None and result.citation is not None:
+        lines = [result.answer]
+        if result.context:
+            lines += ["", f"“{result.context.strip()}”"]
+        lines.append(_citation_text(result.citation))
+        return "\n".join(lines)
+    candidate = result.candidate
+    if candidate is None:
+        return NOT_FOUND_HEADLINE
+    return "\n".join([UNCLEAR_HEADLINE, f"Possible answer (unconfirmed): {candidate.answer}", "",
+                      f"“{candidate.context.strip()}”", _citation_text(candidate.citation)])

@@ -1,0 +1,235 @@
+"""Handlers for checking answers at their source and managing the shared collection: opening an
+article at a citation, the /article and /delete_article endpoints, deleting from the list, and
+searching only part of the collection. Over `ScriptedAssistant` (deterministic models, no server).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.types import Scope
+from ui import handlers as h
+from ui.scope import UserInputError, scope_from_inputs, scope_note
+from ui_support import (BRIDGE_OUTLET, BRIDGE_PUBLISHED, BRIDGE_URL, BUNDLED_TITLE, CANDIDATE_ANSWER,
+                        CANDIDATE_QUESTION, CLARIFICATION, CLARIFY_QUESTION, NEW_ARTICLE_QUESTION,
+                        NEW_ARTICLE_TITLE, scripted_assistant)
+
+
+@pytest.fixture
+def assistant(tmp_path):
+    return scripted_assistant(tmp_path)
+
+
+@pytest.fixture
+def handlers(assistant):
+    return h.Handlers(assistant)
+
+
+def ids_by_title(handlers) -> dict[str, str]:
+    return {a["title"]: a["id"] for a in handlers.article_list()}
+
+
+def final(handlers, question, conversation=None, **scope):
+    *_, last = handlers.respond(question, conversation or [], scope.get("articles"), scope.get("outlets"),
+                                scope.get("since"), scope.get("until"))
+    return last
+
+
+def test_the_article_list_names_outlets_and_files_never_paths(handlers, tmp_path):
+    listed = {a["title"]: a for a in handlers.article_list()}
+    assert listed[NEW_ARTICLE_TITLE]["outlet"] == BRIDGE_OUTLET
+    assert listed[NEW_ARTICLE_TITLE]["source"] == BRIDGE_URL
+    assert listed[NEW_ARTICLE_TITLE]["published"] == BRIDGE_PUBLISHED
+    assert listed[BUNDLED_TITLE]["outlet"] == "" and listed[BUNDLED_TITLE]["source"] == "putin-hosts-assad-in-sochi.txt"
+    page = handlers.articles_html()
+    assert str(tmp_path) not in page + json.dumps(list(listed.values()))
+    assert page.count('class="nqa-delete"') == 2 and page.count("nqa-open") == 2
+
+
+def test_outlets_come_from_web_addresses_when_an_assistant_gives_none():
+    assert h.outlet_of({"source": "https://www.rferl.org/a/x.html"}) == "rferl.org"
+    assert h.outlet_of({"source": "/srv/a.txt"}) == "" and h.outlet_of({"source": ""}) == ""
+    assert h.outlet_of({"source": "https://www.rferl.org/a", "outlet": "RFE/RL"}) == "RFE/RL"
+
+
+def test_a_citation_opens_its_article_at_the_quote(handlers):
+    _, kept, _, _ = final(handlers, "Where will the UN talks resume?")
+    [number] = handlers.ask("Where will the UN talks resume?")["citation"]["paragraphs"]
+    html = kept[0]["html"]
+    # The citation names the article's own paragraph and carries the quote's offsets.
+    citation = html.split('class="nqa-citation"', 1)[1]
+    value = citation.split('class="nqa-open nqa-cite-button" value="', 1)[1].split('"', 1)[0]
+    target = json.loads(value.replace("&quot;", '"'))
+    assert f"¶ {number}</button>" in citation and target["quote"] is True
+    panel = handlers.open_source(target)
+    assert f"<h2 class=\"nqa-source-title\">{BUNDLED_TITLE}</h2>" in panel
+    assert '<mark class="nqa-span">Geneva</mark>' in panel
+    assert f'class="nqa-para nqa-cited" id="nqa-para-{number}"' in panel
+    assert f"The quote is highlighted in ¶ {number}." in panel
+    assert panel.count("nqa-cited") == 1 and "putin-hosts-assad-in-sochi.txt" in panel
+
+
+def test_an_article_opened_from_the_list_has_its_outlet_date_and_link(handlers):
+    panel = handlers.open_source({"article": ids_by_title(handlers)[NEW_ARTICLE_TITLE]})
+    assert BRIDGE_OUTLET in panel and BRIDGE_PUBLISHED in panel and f'href="{BRIDGE_URL}"' in panel
+    assert "<mark" not in panel and "nqa-cited" not in panel
+
+
+@pytest.mark.parametrize("target", [None, "x", {"article": 3}, {}])
+def test_a_malformed_open_request_says_so(handlers, target):
+    assert "names no article" in handlers.open_source(target)
+
+
+def test_opening_a_deleted_article_says_it_is_gone(handlers):
+    assert "no longer in the collection" in handlers.open_source({"article": "0" * 16, "start": 1, "end": 3})
+
+
+def test_offsets_that_do_not_fit_open_the_article_unmarked(handlers):
+    article_id = ids_by_title(handlers)[NEW_ARTICLE_TITLE]
+    for start, end in ((5, 10**6), (-1, 3), (True, 4), ("1", "2")):
+        panel = handlers.open_source({"article": article_id, "start": start, "end": end, "quote": True})
+        assert "<mark" not in panel and NEW_ARTICLE_TITLE in panel
+
+
+def test_article_endpoint_gives_paragraphs_with_the_citations_offsets(handlers):
+    result = handlers.ask("Where will the UN talks resume?")
+    article = handlers.article_json(result["citation"]["article_id"])
+    assert set(article) == {"id", "title", "outlet", "published", "source", "paragraphs"}
+    assert article["source"] == "putin-hosts-assad-in-sochi.txt" and article["outlet"] == ""
+    [paragraph] = [p for p in article["paragraphs"] if p["number"] in result["citation"]["paragraphs"]]
+    start, end = result["citation"]["start"] - paragraph["start"], result["citation"]["end"] - paragraph["start"]
+    assert paragraph["text"][start:end] == "Geneva"
+    with pytest.raises(UserInputError, match="no article has the id"):
+        handlers.article_json("nope")
+    with pytest.raises(UserInputError, match="give the id"):
+        handlers.article_json("  ")
+
+
+def test_paragraphs_are_numbered_as_the_index_splits_articles(assistant):
+    from index.split import paragraph_spans
+    from ui.panels import paragraph_spans as ui_spans
+
+    for article in assistant.articles():
+        assert ui_spans(article.text) == paragraph_spans(article.text)
+    text = "  First.\n\nSecond\nline.\n \n\n\tThird.  "
+    assert [text[s:e] for s, e in ui_spans(text)] == ["First.", "Second\nline.", "Third."]
+
+
+def test_delete_removes_an_article_by_id_only(handlers):
+    article_id = ids_by_title(handlers)[NEW_ARTICLE_TITLE]
+    assert handlers.delete_article(article_id) == {"deleted": [{"id": article_id, "title": NEW_ARTICLE_TITLE}]}
+    assert NEW_ARTICLE_TITLE not in ids_by_title(handlers)
+    with pytest.raises(UserInputError, match="no article has the id"):
+        handlers.delete_article(article_id)
+    # `remove` also takes paths and addresses; the endpoint does not.
+    with pytest.raises(UserInputError, match="no article has the id"):
+        handlers.delete_article("putin-hosts-assad-in-sochi.txt")
+    assert BUNDLED_TITLE in ids_by_title(handlers)
+
+
+def test_deleting_from_the_list_reports_and_refreshes(handlers):
+    article_id = ids_by_title(handlers)[NEW_ARTICLE_TITLE]
+    status, listing = handlers.delete_from_page({"article": article_id})
+    assert f"Deleted “{NEW_ARTICLE_TITLE}” for everyone" in status and NEW_ARTICLE_TITLE not in listing
+    status, _ = handlers.delete_from_page({"article": article_id})
+    assert "nqa-status-error" in status and "No article has the id" in status
+    status, _ = handlers.delete_from_page("junk")
+    assert "nqa-status-error" in status
+
+
+def test_scope_choices_list_articles_and_outlets(handlers):
+    articles, outlets = handlers.article_choices()
+    assert (f"{NEW_ARTICLE_TITLE} ({BRIDGE_OUTLET}, {BRIDGE_PUBLISHED})", ids_by_title(handlers)[NEW_ARTICLE_TITLE]) in articles
+    assert outlets == [BRIDGE_OUTLET]
+
+
+def test_scope_inputs_are_checked_and_empty_ones_mean_everything():
+    assert scope_from_inputs() == {} and scope_from_inputs([], [], "", " ") == {}
+    assert scope_from_inputs(["a", "a", "b"], "x.org", "2017-11-01", "2017-11-30 00:00:00") == {
+        "articles": ("a", "b"), "outlets": ("x.org",), "since": "2017-11-01", "until": "2017-11-30"}
+    for bad in ({"since": "yesterday"}, {"until": "2017-02-30"}, {"articles": [1]}, {"outlets": 3}):
+        with pytest.raises(UserInputError):
+            scope_from_inputs(**bad)
+    with pytest.raises(UserInputError, match="after"):
+        scope_from_inputs(since="2018-01-01", until="2017-01-01")
+    assert scope_note({}) == ""
+    assert scope_note({"articles": ("a",), "since": "2017-11-01"}) == "Searched only: 1 chosen article · from 2017-11-01"
+
+
+def test_a_scoped_question_searches_only_that_part(handlers, assistant):
+    ids = ids_by_title(handlers)
+    messages, kept, _, _ = final(handlers, "Where will the UN talks resume?", articles=[ids[NEW_ARTICLE_TITLE]])
+    assert kept[-1]["answer"] is None and "Searched only: 1 chosen article" in kept[-1]["html"]
+    assert assistant.scopes[-1] == Scope(articles=(ids[NEW_ARTICLE_TITLE],))
+    _, kept, _, _ = final(handlers, NEW_ARTICLE_QUESTION, outlets=[BRIDGE_OUTLET], since="2026-01-01")
+    assert kept[-1]["answer"] == "March 3"
+    assert assistant.scopes[-1] == Scope(outlets=(BRIDGE_OUTLET,), since="2026-01-01")
+    # Undated articles are outside any date range.
+    _, kept, _, _ = final(handlers, "Where will the UN talks resume?", since="2000-01-01")
+    assert kept[-1]["answer"] is None
+
+
+def test_an_unscoped_question_passes_no_scope(handlers, assistant):
+    final(handlers, "Where will the UN talks resume?")
+    assert assistant.scopes[-1] is None
+
+
+def test_bad_dates_keep_the_question_and_say_why(handlers):
+    [(_, kept, box, note)] = list(handlers.respond("Where will the UN talks resume?", [], None, None,
+                                                   "2018-01-01", "2017-01-01"))
+    assert box == "Where will the UN talks resume?" and kept == [] and "after the “to” date" in note
+    label, note = handlers.scope_summary(since="2018-01-01", until="2017-01-01")
+    assert "check the dates" in label
+    label, _ = handlers.scope_summary(articles=["a", "b"], until="2017-01-01")
+    assert label == "Search in: 2 chosen articles · until 2017-01-01"
+    assert handlers.scope_summary()[0] == "Search in: all articles"
+
+
+def test_api_ask_and_chat_take_a_scope(handlers, assistant):
+    ids = ids_by_title(handlers)
+    assert handlers.ask("Where will the UN talks resume?", articles=[ids[BUNDLED_TITLE]])["answer"] == "Geneva"
+    assert handlers.ask("Where will the UN talks resume?", outlets=[BRIDGE_OUTLET])["found"] is False
+    history = [{"question": "Where will the UN talks resume?", "answer": "Geneva"}]
+    assert handlers.chat("When?", history, until="2030-12-31")["found"] is False
+    assert assistant.scopes[-1] == Scope(until="2030-12-31")
+    with pytest.raises(UserInputError):
+        handlers.ask("Where?", since="soon")
+
+
+def test_a_clarifying_question_is_the_reply(handlers):
+    messages, kept, _, _ = final(handlers, CLARIFY_QUESTION)
+    html = kept[-1]["html"]
+    assert "nqa-clarify" in html and "When did what happen?" in html
+    assert "couldn" not in html and "don&#x27;t state" not in html
+    assert kept[-1]["answer"] is None and CLARIFICATION in kept[-1]["markdown"]
+    assert handlers.ask(CLARIFY_QUESTION)["clarification"] == CLARIFICATION
+
+
+def test_not_found_shows_the_unconfirmed_candidate_and_related_passages_only(handlers, assistant):
+    _, kept, _, _ = final(handlers, CANDIDATE_QUESTION)
+    html = kept[-1]["html"]
+    assert "The articles don&#x27;t state this clearly." in html
+    assert f'<mark class="nqa-candidate-span">{CANDIDATE_ANSWER}</mark>' in html
+    assert "Unconfirmed" in html and "about 31% likely right" in html
+    result = assistant.ask(CANDIDATE_QUESTION)
+    cited = result.candidate.citation
+    shown = [p for p in result.passages
+             if p.related and not (p.article_id == cited.article_id and p.paragraph == cited.paragraph)]
+    assert html.count('<li class="nqa-passage">') == len(shown) > 0
+    assert f"Other passages read ({len(shown)})" in html
+    # Raw scores only inside their own folded details.
+    before_scores = html.split('<details class="nqa-scores">', 1)[0]
+    assert "fused" not in before_scores and "cosine" not in before_scores
+    assert kept[-1]["answer"] is None and "unconfirmed" in kept[-1]["markdown"]
+    payload = handlers.ask(CANDIDATE_QUESTION)
+    assert payload["candidate"]["answer"] == CANDIDATE_ANSWER
+    assert payload["candidate"]["citation"]["source"] == "putin-hosts-assad-in-sochi.txt"
+
+
+def test_found_answers_show_the_label_and_the_chance_of_being_right(handlers):
+    _, kept, _, _ = final(handlers, "Where will the UN talks resume?")
+    html = kept[-1]["html"]
+    assert "confidence · about" in html and "% likely right" in html
+    assert "nqa-copy" in html and "Geneva" in html.split('class="nqa-copy" value="', 1)[1].split('"', 1)[0]

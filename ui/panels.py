@@ -1,0 +1,137 @@
+"""HTML of the side panels: the article list (open, delete), an opened article with its cited
+paragraph, and status lines.
+
+Every title, text and source is escaped; these strings are shown through `gr.HTML`, which does
+no sanitizing of its own.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+
+from qa.types import Article
+from ui.render import link_html, escape_text, highlight_span, open_button
+
+# Paragraphs are blocks of the article's text separated by blank lines, numbered from 1 the way
+# `Citation.paragraphs` numbers them (the index splits articles the same way).
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph of an article's text, without surrounding white space."""
+    spans, pos = [], 0
+    for match in list(PARAGRAPH_BREAK.finditer(text)) + [None]:
+        end = match.start() if match else len(text)
+        chunk = text[pos:end]
+        stripped = chunk.strip()
+        if stripped:
+            lead = len(chunk) - len(chunk.lstrip())
+            spans.append((pos + lead, pos + lead + len(stripped)))
+        if match:
+            pos = match.end()
+    return spans
+
+
+def _meta_html(outlet: str, published: str | None, source: str) -> str:
+    """Outlet, date, and a link to the web page or the file's name."""
+    details = []
+    if outlet:
+        details.append(f'<span class="nqa-outlet">{html.escape(outlet)}</span>')
+    if published:
+        details.append(html.escape(published))
+    link = link_html(source, "link")
+    if link:
+        details.append(link)
+    elif source:
+        details.append(f'<span class="nqa-file">{html.escape(source)}</span>')
+    return " · ".join(details)
+
+
+def source_html(article: Article, *, outlet: str = "", source: str = "", start: int | None = None,
+                end: int | None = None, quote: bool = False) -> str:
+    """The whole article for the side panel: its paragraphs numbered, those holding
+    [start, end) outlined (`nqa-cited`) and, for a quote, its words marked.
+
+    `source` is the article's source as users may see it (a web address or a file's name).
+    """
+    text = article.text
+    if start is None or end is None or not (0 <= start < end <= len(text)):
+        start = end = None
+    paragraphs = []
+    cited_numbers = []
+    for number, (p_start, p_end) in enumerate(paragraph_spans(text), 1):
+        body = text[p_start:p_end]
+        cited = start is not None and p_start < end and start < p_end
+        if cited:
+            cited_numbers.append(number)
+        if cited and quote:
+            body_html = highlight_span(body, max(start, p_start) - p_start, min(end, p_end) - p_start, "nqa-span")
+        else:
+            body_html = escape_text(body)
+        paragraphs.append(
+            f'<p class="nqa-para{" nqa-cited" if cited else ""}" id="nqa-para-{number}">'
+            f'<span class="nqa-para-num">¶ {number}</span> {body_html}</p>'
+        )
+    note = ""
+    if cited_numbers:
+        where = "¶ " + ("–".join(str(n) for n in (cited_numbers[0], cited_numbers[-1]))
+                        if len(cited_numbers) > 1 else str(cited_numbers[0]))
+        note = (f'<div class="nqa-source-note">{"The quote is highlighted" if quote else "The passage is outlined"}'
+                f" in {where}.</div>")
+    meta = _meta_html(outlet, article.published, source)
+    meta_html = f'<div class="nqa-source-meta">{meta}</div>' if meta else ""
+    return (
+        '<article class="nqa-source-doc">'
+        f'<h2 class="nqa-source-title">{html.escape(article.title)}</h2>'
+        f"{meta_html}"
+        f"{note}"
+        f'<div class="nqa-paras">{"".join(paragraphs)}</div>'
+        "</article>"
+    )
+
+
+def status_html(lines: Iterable[tuple[str, str]]) -> str:
+    """Status lines for the article panel; each is (kind, text) with kind "ok" or "error"."""
+    items = "".join(
+        f'<li class="nqa-status-{html.escape(kind)}">{escape_text(text)}</li>' for kind, text in lines
+    )
+    return f'<ul class="nqa-status">{items}</ul>' if items else ""
+
+
+def articles_html(infos: Sequence[dict]) -> str:
+    """The list of indexed articles, oldest first: each opens in the side panel and can be deleted.
+
+    `infos` are {"id", "title", "source" (as users may see it), "published", "outlet"} dicts.
+    """
+    if not infos:
+        return '<div class="nqa-articles nqa-note">No articles indexed yet.</div>'
+    items = []
+    for info in infos:
+        title = info.get("title") or "(untitled)"
+        meta = _meta_html(info.get("outlet") or "", info.get("published"), info.get("source") or "")
+        opener = open_button(info["id"], html.escape(title), css="nqa-article-title",
+                             title="Read this article")
+        delete = (f'<button type="button" class="nqa-delete" value="{html.escape(info["id"], quote=True)}" '
+                  f'data-title="{html.escape(title, quote=True)}" '
+                  f'title="Delete this article for everyone using this server">Delete</button>')
+        meta_html = f' <span class="nqa-article-meta">{meta}</span>' if meta else ""
+        items.append(f'<li class="nqa-article">{opener}{meta_html} {delete}</li>')
+    noun = "article" if len(infos) == 1 else "articles"
+    return (
+        f'<div class="nqa-articles"><div class="nqa-articles-count">{len(infos)} {noun} indexed</div>'
+        f'<ol>{"".join(items)}</ol></div>'
+    )
+
+
+def question_note_html(max_chars: int | None, problem: str | None = None) -> str:
+    """The line beside the question box: why a question was not asked, or the length limit."""
+    if problem:
+        return f'<div class="nqa-question-note nqa-question-problem" role="alert">{escape_text(problem)}</div>'
+    limit = f"Up to {max_chars:,} characters. " if max_chars else ""
+    return f'<div class="nqa-question-note">{limit}Enter asks.</div>'
+
+
+def scope_note_html(text: str) -> str:
+    return f'<div class="nqa-scope-summary">{escape_text(text)}</div>'

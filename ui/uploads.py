@@ -1,0 +1,163 @@
+"""Adding articles from the browser: uploaded files and pasted text, checked before indexing.
+
+An upload is indexed under its file name, never its path on the server, and deleted from
+Gradio's upload folder once read. Status lines name files, never server paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa import load_paths
+from qa.errors import QAError
+from ui import panels, render
+
+log = logging.getLogger(__name__)
+
+ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_MB = MAX_FILE_BYTES // (1024 * 1024)
+MAX_FILES_PER_UPLOAD = 20
+UNEXPECTED_ERROR = "Something went wrong on the server; its log has the details."
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def _without_path(text: str, path: Path) -> str:
+    """A message about an upload with its server path replaced by the file's name."""
+    for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
+        text = text.replace(form, path.name)
+    return text
+
+
+class UploadHandlers:
+    """The add-articles handlers of `ui.handlers.Handlers` (which supplies `assistant`,
+    `uploads_dir` and `articles_html`)."""
+
+    def add_files(self, paths: Sequence[str] | None) -> tuple[str, str, None]:
+        """Add uploaded files one by one, so one bad file does not block the others.
+
+        Returns (status HTML, articles HTML, None to clear the upload box).
+        """
+        paths = list(paths or [])
+        lines: list[tuple[str, str]] = []
+        if not paths:
+            lines.append(("error", "Choose one or more files to add."))
+        elif len(paths) > MAX_FILES_PER_UPLOAD:
+            lines.append(("error", f"Up to {MAX_FILES_PER_UPLOAD} files at a time, please; none were added."))
+            paths = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                problem = check_upload(path)
+                if problem:
+                    lines.append(("error", f"{path.name}: {problem}"))
+                    continue
+                lines.extend(self._add_one(path))
+            finally:
+                self._discard_upload(path)
+        return panels.status_html(lines), self.articles_html(), None
+
+    def _add_one(self, path: Path) -> list[tuple[str, str]]:
+        """Index one uploaded file under its name, never its server path; status lines say how it went."""
+        name = path.name
+        try:
+            report = load_paths([path])
+            lines = [("error", f"{_upload_source(where, path)}: "
+                               f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
+                     for where, reason in report.skipped]
+            articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
+            if not articles:
+                return lines or [("error", f"{name}: no article found in this file.")]
+            # An upload never replaces an indexed article that happens to share its file name:
+            # two users' "article.txt" are two articles.
+            added = self.assistant.add(articles, replace=False)
+        except QAError as e:
+            return [("error", f"{name}: {_without_path(str(e), path)}")]
+        except Exception:
+            log.exception("adding %s failed", path)
+            return [("error", f"{name}: {UNEXPECTED_ERROR}")]
+        if not added:
+            return lines + [("ok", f"{name}: already indexed.")]
+        return lines + [("ok", f"Added “{article.title}”.") for article in added]
+
+    def _discard_upload(self, path: Path) -> None:
+        """Delete an uploaded file, and its folder once empty, when it lies in the upload folder."""
+        if self.uploads_dir is None:
+            return
+        try:
+            resolved = path.resolve()
+            if resolved == self.uploads_dir or not resolved.is_relative_to(self.uploads_dir):
+                return
+            resolved.unlink(missing_ok=True)
+            if resolved.parent != self.uploads_dir:
+                resolved.parent.rmdir()  # Gradio gives each upload a folder of its own
+        except OSError:
+            pass  # the folder holds another upload (or is gone); Gradio's hourly sweep is the fallback
+
+    def add_text(self, title: str, text: str, source: str) -> tuple[str, str, str, str, str]:
+        """Add a pasted article. Returns (status, articles, title, text, source box values).
+
+        The boxes are cleared after a success and kept after a failure, so nothing typed is lost.
+        """
+        title, text, source = (title or "").strip(), text or "", (source or "").strip()
+        keep = (title, text, source)
+        problem = check_pasted(title, text, source)
+        if problem:
+            return panels.status_html([("error", problem)]), self.articles_html(), *keep
+        try:
+            article = self.assistant.add_text(title, text, source)
+        except QAError as e:
+            return panels.status_html([("error", str(e))]), self.articles_html(), *keep
+        except Exception:
+            log.exception("adding pasted article %r failed", title)
+            return panels.status_html([("error", UNEXPECTED_ERROR)]), self.articles_html(), *keep
+        if article is None:
+            status = [("ok", f"“{title}” is already indexed.")]
+        else:
+            status = [("ok", f"Added “{article.title}”.")]
+        return panels.status_html(status), self.articles_html(), "", "", ""
+
+
+def _upload_source(source: str, path: Path) -> str:
+    """An uploaded article's source: the web address the file names, else the file's name
+    (with "#n" for the n-th record of a JSON file)."""
+    if _is_url(source):
+        return source
+    for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
+        if source.startswith(form):
+            return path.name + source[len(form):]
+    return path.name
+
+
+def check_upload(path: Path) -> str | None:
+    """Why an uploaded file cannot be added, or None if it can."""
+    if path.suffix.lower() not in ALLOWED_SUFFIXES:
+        return "only " + ", ".join(ALLOWED_SUFFIXES) + " files can be added."
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "the upload did not arrive; try again."
+    if size > MAX_FILE_BYTES:
+        return f"{size / (1024 * 1024):.1f} MB is over the {MAX_FILE_MB} MB limit per file."
+    if size == 0:
+        return "the file is empty."
+    return None
+
+
+def check_pasted(title: str, text: str, source: str) -> str | None:
+    """Why a pasted article cannot be added, or None if it can."""
+    if not title:
+        return "Give the article a title."
+    if not text.strip():
+        return "Paste the article's text."
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        return f"The text is over the {MAX_FILE_MB} MB limit."
+    if source and render.safe_link(source) is None:
+        return "The source must be a web address starting with http:// or https:// (or left empty)."
+    return None
