@@ -7,6 +7,8 @@ Two patterns cover most follow-ups in a chat about an article:
 - a pronoun pointing back ("When was his first trip...?" after "Who did Putin meet?"): the
   pronoun is replaced by the previous answer when that answer is a name, in the form the
   articles use after first mention ("Assad's" for "Bashar al-Assad", see `name_as_written`).
+A question with no word of its own ("When?", "And him?") and nothing to follow (no history, or
+no turn it can be rewritten from or searched with) gets a question back (`clarification`).
 What this leaves out: real coreference resolution; anything it cannot resolve is passed on
 unchanged, with the previous turn's words appended for retrieval only (see `retrieval_query`).
 """
