@@ -1,4 +1,5 @@
-"""Plots of a run, as PNG files: F1 by question type, latency histogram, recall@k curve, score calibration.
+"""Plots of a run, as PNG files: F1 by question type, latency histogram, recall@k curve, score calibration,
+reliability of the confidence shown (per bin and per label).
 
 Drawn with matplotlib's Agg backend (no display needed); a plot with nothing to show (no retrieval
 in an oracle run, no reader scores) is skipped rather than drawn empty. What this leaves out: the
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.run_metrics import by_question_type, recall_at
+from eval.run_metrics import by_question_type, recall_at, reliability
 from eval.runner import QuestionOutcome
 
 CALIBRATION_BINS = 10
@@ -30,6 +31,7 @@ def draw_plots(outcomes: list[QuestionOutcome], out_dir: Path, retrieval_depth: 
         ("latency_histogram.png", _latency_histogram),
         ("recall_at_k.png", lambda ax_fig, o: _recall_at_k(ax_fig, o, retrieval_depth)),
         ("score_calibration.png", _score_calibration),
+        ("reliability.png", _reliability),
     )
     for name, draw in drawers:
         figure = plt.figure(figsize=(7, 4.2))
@@ -125,5 +127,41 @@ def _score_calibration(figure, outcomes) -> bool:
     right.set_xlabel("reader score")
     right.set_ylabel("questions")
     right.set_title("Scores by answerability", fontsize=10)
+    right.legend(fontsize=7)
+    return True
+
+
+def _reliability(figure, outcomes) -> bool:
+    """Left: accuracy against the confidence shown, per bin (on the diagonal when calibrated).
+    Right: the same per label."""
+    table = reliability(outcomes)
+    if not table["n"]:
+        return False
+    left = figure.add_subplot(1, 2, 1)
+    filled = [b for b in table["bins"] if b["n"]]
+    left.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    left.bar([100 * (b["low"] + b["high"]) / 2 for b in filled], [b["accuracy"] for b in filled],
+             width=100 / len(table["bins"]) * 0.9, color="#4c72b0", alpha=0.8, label="right (%)")
+    left.scatter([b["mean_confidence"] for b in filled], [b["accuracy"] for b in filled], color="black", s=12,
+                 zorder=3, label="mean confidence")
+    for b in filled:
+        left.text(100 * (b["low"] + b["high"]) / 2, b["accuracy"] + 2, str(b["n"]), ha="center", fontsize=7)
+    left.set_xlim(0, 100)
+    left.set_ylim(0, 110)
+    left.set_xlabel("confidence shown (%)")
+    left.set_ylabel(f"answers right, {table['correct']} (%)")
+    left.set_title("Reliability (numbers: answers per bin)", fontsize=10)
+    left.legend(fontsize=7, loc="upper left")
+
+    right = figure.add_subplot(1, 2, 2)
+    labels = [label for label, row in table["by_label"].items() if row["n"]]
+    x = np.arange(len(labels))
+    rows = [table["by_label"][label] for label in labels]
+    right.bar(x - 0.2, [r["mean_confidence"] for r in rows], width=0.4, color="#8172b2", label="mean confidence")
+    right.bar(x + 0.2, [r["accuracy"] for r in rows], width=0.4, color="#55a868", label="right")
+    right.set_xticks(x, [f"{label}\n({r['n']})" for label, r in zip(labels, rows)])
+    right.set_ylim(0, 110)
+    right.set_ylabel("%")
+    right.set_title("By label (answers)", fontsize=10)
     right.legend(fontsize=7)
     return True

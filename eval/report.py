@@ -66,6 +66,7 @@ def _report_markdown(outcomes, metrics, per_type, run_info, plots) -> str:
         "|---|---:|---:|---:|",
     ]
     lines += [f"| {kind} | {row['n']} | {row['exact_match']:.2f} | {row['f1']:.2f} |" for kind, row in per_type.items()]
+    lines += _reliability_markdown(metrics.get("reliability"))
     if plots:
         lines += ["", "## Plots", ""] + [f"![{name[:-4].replace('_', ' ')}]({name})" for name in plots]
     misses = sorted((o for o in outcomes if o.has_answer and o.f1 < 1), key=lambda o: (o.f1, o.id))[:WORST_SHOWN]
@@ -83,6 +84,27 @@ def _report_markdown(outcomes, metrics, per_type, run_info, plots) -> str:
             f"| {_cell(o.id)} | {_cell(_asked(o))} | {_cell(o.prediction)} | {_score(o.score)} |" for o in false_answers
         ]
     return "\n".join(lines) + "\n"
+
+
+def _reliability_markdown(table: dict | None) -> list[str]:
+    if not table or not table["n"]:
+        return []
+    lines = ["", "## Reliability of the confidence shown", "",
+             f"Answers given: {table['n']}. Right means {table['correct']}. A calibrated score has its mean "
+             "confidence close to its accuracy in every row.", "",
+             "| confidence shown | answers | mean confidence (%) | right (%) |", "|---|---:|---:|---:|"]
+    lines += [f"| {b['low']:.1f}–{b['high']:.1f} | {b['n']} | {b['mean_confidence']:.1f} | {b['accuracy']:.1f} |"
+              for b in table["bins"] if b["n"]]
+    lines += ["", "| label | answers | mean confidence (%) | right (%) |", "|---|---:|---:|---:|"]
+    lines += [f"| {label} | {row['n']} | {_percent_cell(row['mean_confidence'])} | {_percent_cell(row['accuracy'])} |"
+              for label, row in table["by_label"].items()]
+    if table["expected_calibration_error"] is not None:
+        lines += ["", f"Expected calibration error: {table['expected_calibration_error']:.1f} percentage points."]
+    return lines
+
+
+def _percent_cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def _asked(outcome: QuestionOutcome) -> str:

@@ -6,6 +6,9 @@ reciprocal ranks (0-1). Answer metrics (EM, F1) cover every question; `has_ans_*
 present when the gold set has any. Retrieval metrics (recall@k, MRR) cover answerable questions
 whose gold passage is known, and are None in an oracle run. Citation accuracy covers answerable
 questions the assistant answered. A metric with nothing to cover is None (null in JSON), never 0.
+The reliability table covers the answers given: per bin of the confidence shown with them, and per
+label, how many, their mean confidence and how many were right (F1 >= 0.5), both in percent, so a
+calibrated score has the two close.
 What this leaves out: plots and the report text.
 """
 
@@ -14,8 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from eval.runner import QuestionOutcome
+from qa.confidence import CORRECT_MIN_F1, LABELS
 
 RECALL_KS = (1, 5, 10)
+RELIABILITY_BINS = 10
 
 
 def summarize_outcomes(outcomes: list[QuestionOutcome]) -> dict:
@@ -46,7 +51,39 @@ def summarize_outcomes(outcomes: list[QuestionOutcome]) -> dict:
     metrics["latency_ms_p50"] = _percentile(latencies, 50)
     metrics["latency_ms_p95"] = _percentile(latencies, 95)
     metrics["latency_ms_mean"] = float(latencies.mean()) if latencies.size else None
+    metrics["reliability"] = reliability(outcomes)
     return metrics
+
+
+def is_right(outcome: QuestionOutcome) -> bool:
+    return outcome.f1 >= CORRECT_MIN_F1
+
+
+def reliability(outcomes: list[QuestionOutcome]) -> dict:
+    """Shown confidence against accuracy for the answers given: equal-width bins of the score, the
+    labels, and the expected calibration error (mean |accuracy - confidence| over bins, weighted by
+    count, in percentage points)."""
+    shown = [o for o in outcomes if o.found and o.score is not None]
+    bins = []
+    for i in range(RELIABILITY_BINS):
+        low, high = i / RELIABILITY_BINS, (i + 1) / RELIABILITY_BINS
+        last = i == RELIABILITY_BINS - 1
+        in_bin = [o for o in shown if low <= o.score < high or (last and o.score >= high)]
+        bins.append({"low": low, "high": high, **_reliability_row(in_bin)})
+    by_label = {label: _reliability_row([o for o in shown if o.confidence == label]) for label in LABELS}
+    unlabelled = [o for o in shown if o.confidence not in LABELS]
+    if unlabelled:
+        by_label["none"] = _reliability_row(unlabelled)
+    ece = None
+    if shown:
+        ece = sum(b["n"] * abs(b["accuracy"] - b["mean_confidence"]) for b in bins if b["n"]) / len(shown)
+    return {"correct": f"F1 >= {CORRECT_MIN_F1}", "n": len(shown), "bins": bins, "by_label": by_label,
+            "expected_calibration_error": ece}
+
+
+def _reliability_row(group: list[QuestionOutcome]) -> dict:
+    return {"n": len(group), "mean_confidence": _percent(o.score for o in group),
+            "accuracy": _percent(is_right(o) for o in group)}
 
 
 def recall_at(judged: list[QuestionOutcome], k: int) -> float | None:

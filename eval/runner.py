@@ -47,6 +47,7 @@ class QuestionOutcome:
     exact_match: float  # 0 or 1
     f1: float  # 0..1
     oracle: bool
+    confidence: str | None = None  # the label shown with an answer ("high", "medium", "low")
 
 
 def run_gold_set(
@@ -124,6 +125,7 @@ def _ask_one(assistant, gold: GoldQuestion, history, top_k, retrieval_depth, ora
         exact_match=best_over_golds(exact_match, prediction, golds),
         f1=best_over_golds(f1, prediction, golds),
         oracle=bool(oracle_passages),
+        confidence=getattr(result, "confidence", None) if result.found else None,
     )
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,19 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def source_of_path(path) -> str:
     """A file path as a storable source: bytes the file system gave that are not UTF-8 become U+FFFD."""
     return displayable(os.fspath(path))
+
+
+def outlet_of(source: str | None) -> str:
+    """The site an article came from: its URL's host without "www.", lower-cased ("" for a file or
+    pasted text). It is what a user filters by ("bbc.co.uk"), so it is derived from the source rather
+    than stored, and an index built before it existed has it too."""
+    if not source or not re.match(r"^https?://", source, re.IGNORECASE):
+        return ""
+    try:
+        host = urlsplit(source.strip()).hostname or ""
+    except ValueError:  # a malformed address (an unclosed IPv6 bracket): no site to name
+        return ""
+    return host.removeprefix("www.")
 
 
 def clean_title(value, where: str) -> str | None:

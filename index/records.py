@@ -13,9 +13,11 @@ What this leaves out: the vectors and the BM25 index (files beside the database,
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
+from index.metadata import outlet_of
 from index.types import Article, Passage
 
 DATABASE = "index.sqlite"
@@ -45,6 +47,8 @@ def connect(folder: Path, readonly: bool = False) -> sqlite3.Connection:
     else:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     db.execute("PRAGMA busy_timeout = 30000")
+    # the outlet is derived from the source, not stored: a scope filters on it inside the query
+    db.create_function("outlet", 1, outlet_of, deterministic=True)
     return db
 
 
@@ -116,7 +120,37 @@ ARTICLE_INFO_COLUMNS = "id, title, source, published, passage_count, added_at"
 
 def article_infos(db: sqlite3.Connection) -> list[dict]:
     rows = db.execute(f"SELECT {ARTICLE_INFO_COLUMNS} FROM articles ORDER BY seq")
-    return [dict(zip(("id", "title", "source", "published", "passages", "added_at"), row)) for row in rows]
+    infos = [dict(zip(("id", "title", "source", "published", "passages", "added_at"), row)) for row in rows]
+    for info in infos:
+        info["outlet"] = outlet_of(info["source"])
+    return infos
+
+
+def scoped_pids(db: sqlite3.Connection, article_ids: list[str] | None = None, outlets: list[str] | None = None,
+                since: str | None = None, until: str | None = None) -> list[int]:
+    """Ids of the passages of the articles that pass every filter given (None: no filter), ascending.
+
+    Dates are ISO (YYYY-MM-DD) and inclusive, compared with the date part of `published`; an
+    article without a date passes no date filter. Lists travel as one JSON parameter, so a scope
+    of any size is one statement.
+    """
+    where, params = [], []
+    if article_ids is not None:
+        where.append("a.id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(article_ids)))
+    if outlets is not None:
+        where.append("outlet(a.source) IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(outlets)))
+    if since is not None:
+        where.append("a.published IS NOT NULL AND substr(a.published, 1, 10) >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("a.published IS NOT NULL AND substr(a.published, 1, 10) <= ?")
+        params.append(until)
+    sql = "SELECT p.pid FROM passages p JOIN articles a ON a.id = p.article_id"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return [row[0] for row in db.execute(sql + " ORDER BY p.pid", params)]
 
 
 def articles(db: sqlite3.Connection, ids: list[str] | None = None) -> list[Article]:

@@ -16,7 +16,9 @@ return ids that it no longer has, which the caller drops).
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,20 @@ def _analyzer():
             .filter(tantivy.Filter.stopword("english"))
             .filter(tantivy.Filter.stemmer("english"))
             .build())
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_analyzer():
+    return _analyzer(), threading.Lock()
+
+
+def content_terms(text: str) -> set[str]:
+    """The words of `text` as BM25 indexes them: lower-cased, stop words out, stemmed.
+
+    Two texts share a content word exactly when a BM25 search for one could match the other."""
+    analyzer, lock = _shared_analyzer()
+    with lock:
+        return set(analyzer.analyze(text))
 
 
 def _schema():
@@ -102,15 +118,23 @@ class SparseIndex:
     def terms(self, query: str) -> list[str]:
         return list(dict.fromkeys(self._analyzer.analyze(query)))
 
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(passage ids, BM25 scores), best first; only passages sharing a term with the query."""
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids, BM25 scores), best first; only passages sharing a term with the query.
+
+        `allowed` (passage ids; None: all) limits the search to those passages: a filter clause
+        inside the query, scored 0, so the scores are the plain BM25 ones and the k results are
+        the k best allowed passages."""
         import tantivy
 
         terms = self.terms(query)
-        if not terms or k <= 0:
+        if not terms or k <= 0 or (allowed is not None and not len(allowed)):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         q = tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "text", t)) for t in terms])
+        if allowed is not None:
+            only = tantivy.Query.const_score_query(
+                tantivy.Query.term_set_query(self._schema, "pid", [int(pid) for pid in allowed]), 0.0)
+            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, q), (tantivy.Occur.Must, only)])
         searcher = self._index.searcher()
         hits = searcher.search(q, k, count=False).hits
         ids = np.array([searcher.doc(address)["pid"][0] for _, address in hits], dtype=np.int64)

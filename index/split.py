@@ -8,6 +8,7 @@ into windows at sentence boundaries (pysbd). Every passage satisfies
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -31,6 +32,19 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
         if match:
             pos = match.end()
     return spans
+
+
+def paragraph_numbers(spans: list[tuple[int, int]], start: int, end: int) -> tuple[int, ...]:
+    """1-based numbers of the paragraphs (as `paragraph_spans` gives them) that text[start:end] overlaps."""
+    first = max(0, bisect.bisect_right([s for s, _ in spans], start) - 1)
+    numbers = []
+    for i in range(first, len(spans)):
+        s, e = spans[i]
+        if s >= end:
+            break
+        if e > start:
+            numbers.append(i + 1)
+    return tuple(numbers)
 
 
 def _word_count(text: str) -> int:

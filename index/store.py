@@ -56,6 +56,8 @@ MAX_TOMBSTONE_SHARE = 0.2
 MAX_APPROXIMATE_SEGMENTS = 8
 # Articles embedded and committed per batch: an interrupted long build keeps what was committed.
 COMMIT_EVERY_PASSAGES = 2048
+# Scopes whose passage ids are kept between questions (a chat's users pick a few article sets)
+MAX_CACHED_SCOPES = 64
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,11 @@ class PassageStore(Protocol):
     dim: int
 
     def refresh(self) -> bool: ...
-    def dense_search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
-    def sparse_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    # `allowed`: passage ids the search is limited to (None: every passage)
+    def dense_search(self, query_vector: np.ndarray, k: int,
+                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def sparse_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def scoped_pids(self, article_ids=None, outlets=None, since=None, until=None) -> np.ndarray: ...
     def passages_by_id(self, pids: Iterable[int]) -> dict[int, tuple[Passage, str, str]]: ...
     def passages_of(self, article_id: str) -> list[Passage]: ...
     def articles(self, ids: list[str] | None = None) -> list[Article]: ...
@@ -125,6 +130,8 @@ class IndexStore:
         self._segments: list[Segment] = []
         self._tombstones = np.zeros(0, dtype=np.int64)
         self._data_version: int | None = None
+        # scope -> passage ids, for the current data version (a server asks many questions of one scope)
+        self._scopes: dict[tuple, np.ndarray] = {}
         self._load_snapshot()
 
     # ---- opening --------------------------------------------------------------------------
@@ -196,6 +203,7 @@ class IndexStore:
             else:
                 self._sparse.reload()
             self._segments, self._tombstones, self._data_version = segments, np.sort(tombstones), version
+            self._scopes = {}
             return
 
     def refresh(self) -> bool:
@@ -207,13 +215,34 @@ class IndexStore:
             self._load_snapshot()
             return True
 
-    def dense_search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, query_vector: np.ndarray, k: int,
+                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            return search_segments(self._segments, query_vector, k, self._tombstones)
+            return search_segments(self._segments, query_vector, k, self._tombstones, allowed)
 
-    def sparse_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def sparse_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            return self._sparse.search(query, k)
+            return self._sparse.search(query, k, allowed)
+
+    def scoped_pids(self, article_ids: Iterable[str] | None = None, outlets: Iterable[str] | None = None,
+                    since: str | None = None, until: str | None = None) -> np.ndarray:
+        """Ids of the passages of the articles that pass every filter given (None: no filter on it).
+
+        Outlets are as `outlet_of` names them; dates are ISO (YYYY-MM-DD), inclusive, and an
+        article without a date passes no date filter. The result is cached until the index changes.
+        """
+        key = (None if article_ids is None else tuple(sorted(set(article_ids))),
+               None if outlets is None else tuple(sorted(set(outlets))), since, until)
+        with self._lock:
+            found = self._scopes.get(key)
+            if found is None:
+                ids, names = (None if v is None else list(v) for v in key[:2])
+                with self.reading():
+                    found = np.array(records.scoped_pids(self._db, ids, names, since, until), dtype=np.int64)
+                if len(self._scopes) >= MAX_CACHED_SCOPES:
+                    self._scopes.pop(next(iter(self._scopes)))
+                self._scopes[key] = found
+            return found
 
     def passages_by_id(self, pids: Iterable[int]) -> dict[int, tuple[Passage, str, str]]:
         with self.reading():

@@ -3,7 +3,9 @@
 Each write adds one segment: `seg-<batch>.npy` (float32 rows, L2-normalised) and
 `seg-<batch>.ids.npy` (the passage ids of those rows, ascending). A segment is never modified;
 removal is a tombstone (the passage id) that searches exclude with a FAISS id selector, and
-compaction writes one new segment of the live vectors and drops the old ones.
+compaction writes one new segment of the live vectors and drops the old ones. A search limited to
+some passages (a question scoped to some articles) passes their ids the same way, as a selector
+of the ids allowed, so the k results are the k best of those passages, not a filtered top k.
 
 Small segments are searched exactly (`IndexFlatIP`, held in memory). A segment of at least
 `APPROXIMATE_MIN_VECTORS` rows also gets `seg-<batch>.ivf.faiss`, an inverted-file index with
@@ -34,6 +36,11 @@ APPROXIMATE_MIN_VECTORS = 100_000
 # (4,000 lists; 2.3 / 4.7 / 8.5 ms a search on one thread). More candidates than 2x changed nothing.
 RESCORE_FACTOR = 4
 NPROBE = 256
+# A scope of up to this many rows of an approximate segment is scanned exactly (tens of
+# milliseconds, like a segment below APPROXIMATE_MIN_VECTORS): probing the inverted lists with a
+# narrow selector would find few allowed rows in the lists it visits and miss better ones elsewhere.
+SCOPED_EXACT_MAX_ROWS = APPROXIMATE_MIN_VECTORS
+EXACT_SCAN_CHUNK_ROWS = 16_384
 
 
 def segment_paths(folder: Path, name: str) -> tuple[Path, Path, Path]:
@@ -114,12 +121,25 @@ class Segment:
                 index.add_with_ids(np.ascontiguousarray(vectors), ids)
         return cls(name, ids, vectors, index)
 
-    def search(self, query: np.ndarray, k: int, excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, scores) of the k nearest live rows, best first; scores are exact inner products."""
+    def search(self, query: np.ndarray, k: int, excluded: np.ndarray | None,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the k nearest live rows, best first; scores are exact inner products.
+
+        `allowed` (sorted ids, tombstones already taken out) limits the search to those rows."""
         import faiss
 
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(excluded)) if excluded is not None and len(excluded) else None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(allowed) if len(allowed) else None
+            if selector is None:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            if self.approximate:
+                rows = self._rows_of(allowed)
+                if len(rows) <= SCOPED_EXACT_MAX_ROWS:
+                    return self._exact(query[0], rows, k)
+        else:
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(excluded)) \
+                if excluded is not None and len(excluded) else None
         if not self.approximate:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
             scores, ids = self.index.search(query, min(k, len(self.ids)), params=params)
@@ -134,19 +154,44 @@ class Segment:
         best = np.argsort(-exact, kind="stable")[:k]
         return self.ids[rows[best]], exact[best]
 
+    def _rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of this segment holding these ids (ascending; ids it does not hold are skipped)."""
+        rows = np.searchsorted(self.ids, ids)
+        inside = rows < len(self.ids)
+        rows = rows[inside]
+        return rows[self.ids[rows] == ids[inside]]
+
+    def _exact(self, query: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best of these rows by exact inner product, read from the memory map in chunks."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = np.concatenate([np.asarray(self.vectors[rows[lo:lo + EXACT_SCAN_CHUNK_ROWS]], dtype=np.float32) @ query
+                                 for lo in range(0, len(rows), EXACT_SCAN_CHUNK_ROWS)])
+        ids = self.ids[rows]
+        best = np.lexsort((ids, -scores))[:k]
+        return ids[best], scores[best]
+
 
 def search_segments(segments: list[Segment], query: np.ndarray, k: int,
-                    excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The k best (ids, scores) over all segments; ties go to the lower id (older passage)."""
+                    excluded: np.ndarray | None, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (ids, scores) over all segments; ties go to the lower id (older passage).
+
+    `allowed` (passage ids; None: all) limits the search to those passages."""
     import faiss
 
+    if allowed is not None:
+        allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+        if excluded is not None and len(excluded):
+            allowed = allowed[~np.isin(allowed, excluded)]
+        if not len(allowed):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     # One question is too little work to share between threads, and on a busy machine (a server
     # answering several users) OpenMP's threads wait on each other. This sets it for the calling
     # thread only; building and compaction keep every core.
     faiss.omp_set_num_threads(1)
     all_ids, all_scores = [], []
     for segment in segments:
-        ids, scores = segment.search(query, k, excluded)
+        ids, scores = segment.search(query, k, excluded, allowed)
         all_ids.append(ids)
         all_scores.append(scores)
     if not all_ids:

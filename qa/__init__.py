@@ -4,10 +4,11 @@
 """
 
 from index.load import load_paths, load_squad  # reading article files, for front ends and the evaluation
+from index.split import paragraph_spans  # how citations number an article's paragraphs, for front ends
 from qa.assistant import Assistant
 from qa.errors import QAError
 from qa.settings import Settings
-from qa.types import Article, AskResult, Citation, Passage, RetrievedPassage, Turn
+from qa.types import Article, AskResult, Candidate, Citation, Passage, RetrievedPassage, Scope, Turn
 
-__all__ = ["Article", "Assistant", "AskResult", "Citation", "Passage", "QAError", "RetrievedPassage", "Settings",
-           "Turn", "load_paths", "load_squad"]
+__all__ = ["Article", "Assistant", "AskResult", "Candidate", "Citation", "Passage", "QAError", "RetrievedPassage",
+           "Scope", "Settings", "Turn", "load_paths", "load_squad", "paragraph_spans"]

@@ -5,9 +5,13 @@
     result = assistant.ask("When will the presidents meet?")
     result.answer, result.citation                    # a verbatim quote and where it is
 
-ask = resolve follow-up -> retrieve (dense + BM25, fused) -> read the top passages -> the best
-span over all of them, or "not found" when no span beats the reader's no-answer threshold.
-Constructing does no I/O; models load on first use or `warm_up()`.
+ask = resolve follow-up -> retrieve (dense + BM25, fused, within the question's scope) -> read the
+top passages -> the best span over all of them, or "not found" when no span beats the reader's
+no-answer threshold. Around that: a bare follow-up with nothing to follow ("When?" as a first
+question) gets a question back instead of a search; a span of markup is never an answer; the
+score shown is a calibrated probability with a label (`qa.confidence`); a declined span that came
+close is offered as an unconfirmed candidate. Constructing does no I/O; models load on first use
+or `warm_up()`.
 """
 
 from __future__ import annotations
@@ -16,24 +20,34 @@ import functools
 import logging
 import math
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Sequence
+
+import numpy as np
 
 from index.embed import Embedder, SentenceEmbedder, precision_of
 from index.load import LoadReport, article_from_text, load_paths
 from index.metadata import displayable
+from index.split import paragraph_numbers, paragraph_spans
 from index.store import AddResult, IndexStore, PassageStore, is_index, remove_index, write_lock
 from index.types import Article, Passage
+from qa.confidence import Confidence, LogisticConfidence
 from qa.errors import BadArticleError, BadQuestionError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
-from qa.followup import name_as_written, resolve_followup, retrieval_query
+from qa.followup import clarification, name_as_written, resolve_followup, retrieval_query
+from qa.reader.decode import Span
+from qa.reader.markup import is_markup
 from qa.reader.model import PassageReading, Reader
 from qa.reader.readers import make_reader
-from qa.retrieve import Retriever, make_retriever, retrieve
+from qa.retrieve import Retriever, is_related, make_retriever, question_terms, retrieve
+from qa.scope import scope_filters
 from qa.settings import BUNDLED_ARTICLE, Settings
-from qa.types import AskResult, Citation, RetrievedPassage, Turn
+from qa.types import AskResult, Candidate, Citation, RetrievedPassage, Scope, Turn
 
 log = logging.getLogger(__name__)
 MAX_TOP_K = 100  # passages read per question: beyond this, reading takes seconds and adds nothing
+# articles whose paragraph boundaries are kept for citations (ids are content hashes: never stale)
+PARAGRAPH_CACHE_ARTICLES = 256
 
 
 class Assistant:
@@ -49,6 +63,7 @@ class Assistant:
         self._lock = threading.RLock()  # tokenizers are not safe to share across threads
         self.last_load_report: LoadReport | None = None
         self.last_add_result: AddResult | None = None
+        self._paragraphs: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()
 
     def _sentence_embedder(self, precision: str) -> SentenceEmbedder:
         return SentenceEmbedder(precision=precision, cache_dir=self.settings.cache_dir / "embedder")
@@ -239,7 +254,10 @@ class Assistant:
         return found[0] if found else None
 
     def article_infos(self) -> list[dict]:
-        """id, title, source, published, passages and added_at of every article, without texts."""
+        """id, title, source, outlet, published, passages and added_at of every article, without texts.
+
+        The outlet is the site of the article's URL without "www." ("" for a file or pasted text):
+        the names a scope's `outlets` take."""
         return self.store.article_infos()
 
     def passages_of(self, article_id: str) -> list[Passage]:
@@ -263,38 +281,68 @@ class Assistant:
         return make_retriever(name, self.store, self.embedder, self.settings.rrf_k,
                               self.settings.candidates_per_retriever)
 
-    def retrieve(self, question: str, top_k: int | None = None, mode: str | None = None) -> list[RetrievedPassage]:
-        return self._retrieve(self.check_question(question), top_k, mode)
+    def retrieve(self, question: str, top_k: int | None = None, mode: str | None = None, *,
+                 scope: Scope | None = None) -> list[RetrievedPassage]:
+        question = self.check_question(question)
+        k = self._top_k(top_k)
+        with self._lock:
+            return self._retrieve(question, k, mode, self._scope_pids(scope))
 
-    def _retrieve(self, query: str, top_k: int | None, mode: str | None = None) -> list[RetrievedPassage]:
+    def _top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_TOP_K:
             raise BadQuestionError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {k!r}")
+        return k
+
+    def _retrieve(self, query: str, k: int, mode: str | None = None,
+                  allowed: np.ndarray | None = None) -> list[RetrievedPassage]:
         with self._lock:
             store = self.store
-            return retrieve(self.retriever(mode), store, query, k)
+            return retrieve(self.retriever(mode), store, query, k, allowed, self.settings.related_min_cosine)
 
+    # ---- scope ----------------------------------------------------------------------------------
+    def _scope_pids(self, scope: Scope | None) -> np.ndarray | None:
+        """The passage ids a scope allows (None: no limit). A bad scope raises BadQuestionError;
+        ids of articles that are not indexed simply allow nothing."""
+        filters = scope_filters(scope)
+        if filters is None:
+            return None
+        with self._lock:
+            return self.store.scoped_pids(**filters)
+
+    # ---- answering ------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
-            top_k: int | None = None) -> AskResult:
-        """Answer from the indexed articles, or return found=False when they do not say."""
-        return self.ask_many([(question, history)], top_k=top_k)[0]
+            top_k: int | None = None, articles: Sequence[str] | None = None,
+            outlets: Sequence[str] | None = None, since: str | None = None, until: str | None = None) -> AskResult:
+        """Answer from the indexed articles, or return found=False when they do not say.
+
+        `articles` (ids), `outlets` (sites, as `article_infos` names them), `since` and `until`
+        (ISO dates, inclusive) limit the search to those articles; None means no limit."""
+        scope = Scope(articles, outlets, since, until)
+        return self.ask_many([(question, history)], top_k=top_k, scope=None if scope.is_everything else scope)[0]
 
     def ask_many(self, questions: Sequence[tuple[str, Sequence[Turn | tuple] | None]], *,
-                 top_k: int | None = None) -> list[AskResult]:
-        """Answer several (question, history) pairs at once: the same results as `ask` on each,
-        with the reader reading all their passages in shared forward passes (a server batches
-        questions that arrive together this way). A bad question raises, as `ask` would."""
+                 top_k: int | None = None, scope: Scope | None = None) -> list[AskResult]:
+        """Answer several (question, history) pairs at once, all within one scope: the same results
+        as `ask` on each, with the reader reading all their passages in shared forward passes (a
+        server batches questions that arrive together this way). A bad question raises, as `ask` would."""
+        k = self._top_k(top_k)
         asked = []
         for question, history in questions:
             question = self.check_question(question)
             turns = [t if isinstance(t, Turn) else Turn(*t) for t in history or []]
             resolved = resolve_followup(question, turns, self._name_as_written)
-            asked.append((question, resolved, retrieval_query(question, resolved, turns)))
+            asked.append((question, resolved, retrieval_query(question, resolved, turns),
+                          clarification(question, resolved, turns)))
         with self._lock:  # reentrant: retrieval and reading see the same index snapshot
-            hits = [self._retrieve(query, top_k) for _, _, query in asked]
-            readings = self._read_many([(resolved, [h.text for h in found]) for (_, resolved, _), found in zip(asked, hits)])
-        return [self._answer(question, resolved, found, read, query)
-                for (question, resolved, query), found, read in zip(asked, hits, readings)]
+            allowed = self._scope_pids(scope)
+            hits = [[] if ask_back else self._retrieve(query, k, allowed=allowed)
+                    for _, _, query, ask_back in asked]
+            readings = self._read_many([(resolved, [h.text for h in found])
+                                        for (_, resolved, _, _), found in zip(asked, hits)])
+        return [AskResult(question, False, None, None, None, None, [], resolved, clarification=ask_back)
+                if ask_back else self._answer(question, resolved, found, read, query)
+                for (question, resolved, query, ask_back), found, read in zip(asked, hits, readings)]
 
     def _read_many(self, items: list[tuple[str, list[str]]]) -> list[list[PassageReading]]:
         read_many = getattr(self.reader, "read_many", None)
@@ -303,7 +351,8 @@ class Assistant:
         return [self.reader.read(question, texts) if texts else [] for question, texts in items]
 
     def _name_as_written(self, name: str) -> str:
-        # the articles that mention the name (BM25), not the whole archive
+        # the articles that mention the name (BM25), not the whole archive; not limited to a
+        # question's scope: how a name is written is a fact about the language of the articles
         hits = self._retrieve(name, 20, "bm25")
         texts = (a.text for a in self.store.articles(list(dict.fromkeys(h.article_id for h in hits))))
         return name_as_written(name, texts)
@@ -311,34 +360,82 @@ class Assistant:
     def read(self, question: str, passages: Sequence[Passage]) -> AskResult:
         """Read exactly these passages, no retrieval (the evaluation's oracle mode)."""
         question = self.check_question(question)
-        articles = {a.id: a for a in self.store.articles(list(dict.fromkeys(p.article_id for p in passages)))}
-        hits = [RetrievedPassage(p.article_id, articles[p.article_id].title, p.index, 1.0, p.text,
-                                 p.start, p.end, source=articles[p.article_id].source) for p in passages]
+        hits = self.oracle_hits(question, passages)
         with self._lock:
             readings = self.reader.read(question, [h.text for h in hits]) if hits else []
         return self._answer(question, question, hits, readings, "")
 
+    def oracle_hits(self, question: str, passages: Sequence[Passage]) -> list[RetrievedPassage]:
+        """These passages as retrieval would hand them to the reader (for reading exactly them)."""
+        articles = {a.id: a for a in self.store.articles(list(dict.fromkeys(p.article_id for p in passages)))}
+        terms = question_terms(question)
+        return [RetrievedPassage(p.article_id, articles[p.article_id].title, p.index, 1.0, p.text, p.start, p.end,
+                                 source=articles[p.article_id].source,
+                                 related=is_related(terms, p.text, None, self.settings.related_min_cosine))
+                for p in passages]
+
+    def no_answer_threshold(self) -> float:
+        threshold = self.settings.no_answer_threshold
+        return self.reader.settings.no_answer_threshold if threshold is None else threshold
+
+    def confidence(self) -> Confidence:
+        """How raw answer scores become probabilities and labels: the reader's calibration, when it
+        ships one."""
+        calibration = getattr(self.reader.settings, "calibration", None)
+        return calibration if calibration is not None else LogisticConfidence(self.no_answer_threshold())
+
     def _answer(self, question: str, resolved: str, hits: list[RetrievedPassage],
                 readings: list[PassageReading], query: str) -> AskResult:
-        threshold = self.settings.no_answer_threshold
-        if threshold is None:
-            threshold = self.reader.settings.no_answer_threshold
-        best = None
-        for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
-            if reading.span is not None:
-                score = passage_answer_score(reading.span.margin, rank)
-                if best is None or score > best[0]:
-                    best = (score, hit, reading)
-        if best is None or best[0] <= threshold:
+        threshold = self.no_answer_threshold()
+        best = best_answer(hits, readings)
+        if best is None:
             return AskResult(question, False, None, None, None, None, hits, resolved, retrieval_query=query)
-        score, hit, reading = best
-        span = reading.span
+        raw, hit, span = best
+        confidence = self.confidence()
+        probability = round(confidence.probability(raw), 4)
         answer = hit.text[span.char_start:span.char_end]
-        citation = Citation(hit.article_id, hit.title, hit.paragraph, hit.start + span.char_start,
-                            hit.start + span.char_end, hit.source)
-        confidence = 1.0 / (1.0 + math.exp(-(score - threshold)))
-        return AskResult(question, True, answer, round(confidence, 4), citation, hit.text, hits, resolved,
-                         span.char_start, span.char_end, query)
+        citation = self._citation(hit, span)
+        if raw <= threshold:
+            candidate = Candidate(answer, probability, citation, hit.text, span.char_start, span.char_end) \
+                if confidence.is_close(probability) else None
+            return AskResult(question, False, None, None, None, None, hits, resolved, retrieval_query=query,
+                             candidate=candidate)
+        return AskResult(question, True, answer, probability, citation, hit.text, hits, resolved,
+                         span.char_start, span.char_end, query, confidence=confidence.label(probability))
+
+    def _citation(self, hit: RetrievedPassage, span: Span) -> Citation:
+        start, end = hit.start + span.char_start, hit.start + span.char_end
+        return Citation(hit.article_id, hit.title, hit.paragraph, start, end, hit.source,
+                        paragraph_numbers(self._paragraph_spans(hit.article_id), start, end))
+
+    def _paragraph_spans(self, article_id: str) -> list[tuple[int, int]]:
+        """The article's own paragraphs (blank-line separated), as a reader of it counts them."""
+        spans = self._paragraphs.get(article_id)
+        if spans is None:
+            found = self.store.articles([article_id])
+            spans = paragraph_spans(found[0].text) if found else []
+            with self._lock:
+                self._paragraphs[article_id] = spans
+                while len(self._paragraphs) > PARAGRAPH_CACHE_ARTICLES:
+                    self._paragraphs.popitem(last=False)
+        return spans
+
+
+def best_answer(hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading]
+                ) -> tuple[float, RetrievedPassage, Span] | None:
+    """The best span over the passages read, with its raw score (`passage_answer_score`), or None.
+
+    A span of markup or punctuation is never an answer, whatever reader proposed it: its passage
+    offers nothing and the next passage's span competes instead."""
+    best = None
+    for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
+        span = reading.span
+        if span is None or span.char_end <= span.char_start or is_markup(hit.text, span.char_start, span.char_end):
+            continue
+        score = passage_answer_score(span.margin, rank)
+        if best is None or score > best[0]:
+            best = (score, hit, span)
+    return best
 
 
 def passage_answer_score(margin: float, rank: int) -> float:

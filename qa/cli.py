@@ -167,6 +167,18 @@ def index_info(index: IndexOption = None,
 def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")],
         index: IndexOption = None,
         top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="passages to read")] = None,
+        article: Annotated[Optional[list[str]], typer.Option(
+            "--article", metavar="ID", help="search only this article (repeat for more; ids as `qa index info` lists them)",
+            show_default=False)] = None,
+        outlet: Annotated[Optional[list[str]], typer.Option(
+            "--outlet", metavar="NAME", help="search only articles from this site, e.g. bbc.co.uk (repeatable)",
+            show_default=False)] = None,
+        since: Annotated[Optional[str], typer.Option(
+            "--since", metavar="YYYY-MM-DD", help="search only articles published on or after this day",
+            show_default=False)] = None,
+        until: Annotated[Optional[str], typer.Option(
+            "--until", metavar="YYYY-MM-DD", help="search only articles published on or before this day",
+            show_default=False)] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print the full result as JSON")] = False,
         reader: ReaderOption = None):
     """Answer a question from the indexed articles, quoting them (or say they do not answer it)."""
@@ -175,7 +187,8 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
 
     def action():
         assistant = Assistant.load(index, _settings(index, reader))
-        result = assistant.ask(question, top_k=top_k)
+        result = assistant.ask(question, top_k=top_k, articles=article or None, outlets=outlet or None,
+                               since=since, until=until)
         typer.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=2) if as_json
                    else result_to_text(result))
     _run(action)

@@ -7,6 +7,8 @@ Two patterns cover most follow-ups in a chat about an article:
 - a pronoun pointing back ("When was his first trip...?" after "Who did Putin meet?"): the
   pronoun is replaced by the previous answer when that answer is a name, in the form the
   articles use after first mention ("Assad's" for "Bashar al-Assad", see `name_as_written`).
+A question with no word of its own ("When?", "And him?") and nothing to follow (no history, or
+no turn it can be rewritten from or searched with) gets a question back (`clarification`).
 What this leaves out: real coreference resolution; anything it cannot resolve is passed on
 unchanged, with the previous turn's words appended for retrieval only (see `retrieval_query`).
 """
@@ -108,3 +110,70 @@ def is_followup(question: str) -> bool:
     words = question.split()
     return len(words) <= 3 or bool(_PRONOUN.search(question)) or bool(
         re.search(r"\b(there|then|that|this|it|those|these)\b", question, re.IGNORECASE))
+
+
+# Words a question can consist of and still say nothing of its own: question words, conjunctions,
+# auxiliaries, pronouns and demonstratives ("When?", "And him?", "What about it?", "Who is he?").
+_WH_WORDS = ("how many", "how much", "how long", "how often", "how old", "when", "where", "whom", "whose",
+             "who", "which", "why", "what", "how")
+_PERSONAL = ("he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs")
+_THING = ("it", "its", "that", "this", "those", "these")
+_EMPTY_WORDS = frozenset(
+    " ".join(_WH_WORDS).split() + list(_PERSONAL) + list(_THING) + """
+    and but so or then also too else again exactly about of to for with regarding
+    is was are were be been being do does did will would can could should shall may might must has have had
+    not there the a an one ones""".split())
+_EXAMPLES = {
+    "when": "When will the talks resume?",
+    "where": "Where will the talks take place?",
+    "who": "Who is leading the talks?",
+    "whom": "Whom did the president meet?",
+    "whose": "Whose proposal did the ministers accept?",
+    "which": "Which countries attended the talks?",
+    "why": "Why were the talks delayed?",
+    "what": "What did the ministers agree on?",
+    "how": "How will the talks be held?",
+    "how many": "How many countries attended the talks?",
+    "how much": "How much aid was promised?",
+    "how long": "How long will the talks last?",
+    "how often": "How often do the ministers meet?",
+    "how old": "How old is the president?",
+}
+
+
+def _words(question: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+", question.lower())
+
+
+def is_bare_followup(question: str) -> bool:
+    """A question with no word of its own ("When?", "And him?", "What about it?"): it can only be
+    read against an earlier turn."""
+    words = _words(question)
+    return bool(words) and all(w in _EMPTY_WORDS for w in words)
+
+
+def clarification(question: str, resolved: str, history: list[Turn] | None) -> str | None:
+    """What to ask the user back when a question cannot be read without an earlier turn that is not
+    there; None when it can be answered (or at least searched for).
+
+    A bare follow-up needs either a rewrite from the previous question ("When?" after "Where will
+    the talks resume?") or an earlier answer to search with. With no history, or a history of
+    questions it cannot be rewritten from and that were never answered, retrieval would search for
+    "when" alone and quote whatever came up; asking back costs the user one message instead.
+    """
+    if not is_bare_followup(question) or resolved != question:
+        return None
+    if history and any(turn.answer for turn in history):
+        return None
+    words = _words(question)
+    text = " ".join(words)
+    pronoun = next((w for w in words if w in _PERSONAL or w in _THING), None)
+    if pronoun in _PERSONAL:
+        return (f'Who do you mean by "{pronoun}"? Ask the whole question, naming them, '
+                f'for example "What did the foreign minister say?"')
+    if pronoun is not None:
+        return f'What do you mean by "{pronoun}"? Ask the whole question, for example "{_EXAMPLES["when"]}"'
+    wh = next((w for w in _WH_WORDS if re.search(rf"\b{w}\b", text)), None)
+    if wh is not None:
+        return f'What would you like to know "{wh}" about? Ask the whole question, for example "{_EXAMPLES[wh]}"'
+    return f'What would you like to know? Ask the whole question, for example "{_EXAMPLES["when"]}"'

@@ -4,6 +4,9 @@ Dense retrieval (embedder + FAISS) finds paraphrases; BM25 (tantivy) finds rare 
 numbers the embedder blurs. Reciprocal rank fusion needs no score calibration between them.
 Each hit keeps every retriever's raw score so a user (and the evaluation) can see why it was
 chosen. A new retriever is one class with `name` and `search`; `FusedRetriever` takes any list.
+A search can be limited to some passages (`allowed`, the passages of the articles in a question's
+scope): each retriever applies the limit inside its own search, so the k hits are the k best
+allowed passages rather than whatever survives filtering a fixed top k.
 
 What this leaves out: reading the passages (`qa.reader`) and the answer policy (`qa.assistant`).
 """
@@ -13,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+import numpy as np
+
 from index.embed import Embedder
+from index.sparse import content_terms
 from index.store import PassageStore
 from qa.types import RetrievedPassage
 
@@ -28,8 +34,9 @@ class Hit:
 class Retriever(Protocol):
     name: str
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """The k best passages for `query`, best first."""
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """The k best passages for `query`, best first; only passages whose id is in `allowed`
+        when it is given."""
 
 
 class DenseRetriever:
@@ -38,8 +45,10 @@ class DenseRetriever:
     def __init__(self, store: PassageStore, embedder: Embedder):
         self.store, self.embedder = store, embedder
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        ids, scores = self.store.dense_search(self.embedder.embed([query])[0], k)
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        if allowed is not None and not len(allowed):
+            return []  # nothing in scope: no need to embed the question
+        ids, scores = self.store.dense_search(self.embedder.embed([query])[0], k, allowed)
         return [Hit(int(i), float(s), {self.name: float(s)}) for i, s in zip(ids, scores)]
 
 
@@ -49,8 +58,8 @@ class BM25Retriever:
     def __init__(self, store: PassageStore):
         self.store = store
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        ids, scores = self.store.sparse_search(query, k)
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        ids, scores = self.store.sparse_search(query, k, allowed)
         return [Hit(int(i), float(s), {self.name: float(s)}) for i, s in zip(ids, scores)]
 
 
@@ -62,11 +71,11 @@ class FusedRetriever:
     def __init__(self, retrievers: Sequence[Retriever], rrf_k: int = 60, depth: int = 50):
         self.retrievers, self.rrf_k, self.depth = list(retrievers), rrf_k, depth
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         fused: dict[int, float] = {}
         raw: dict[int, dict[str, float]] = {}
         for retriever in self.retrievers:
-            for rank, hit in enumerate(retriever.search(query, max(self.depth, k))):
+            for rank, hit in enumerate(retriever.search(query, max(self.depth, k), allowed)):
                 fused[hit.pid] = fused.get(hit.pid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
                 raw.setdefault(hit.pid, {}).update(hit.scores)
         first = self.retrievers[0].name if self.retrievers else ""
@@ -87,26 +96,49 @@ def make_retriever(name: str, store: PassageStore, embedder: Embedder, rrf_k: in
     raise ValueError(f"unknown retriever {name!r} (dense, bm25 or fused)")
 
 
-def retrieve(retriever: Retriever, store: PassageStore, query: str, top_k: int) -> list[RetrievedPassage]:
-    """The `top_k` best passages, with their texts read from the store."""
+def retrieve(retriever: Retriever, store: PassageStore, query: str, top_k: int,
+             allowed: np.ndarray | None = None, related_min_cosine: float = 1.0) -> list[RetrievedPassage]:
+    """The `top_k` best passages, with their texts read from the store (only `allowed` ones, if given)."""
     if top_k <= 0:
         return []
     # a hit whose passage was removed since the search drops out; ask a little deeper to make up
-    hits = retriever.search(query, top_k + 5)
+    hits = retriever.search(query, top_k + 5, allowed)
     found = store.passages_by_id(h.pid for h in hits)
+    query_terms = question_terms(query)
     out = []
     for hit in hits:
         if hit.pid not in found:
             continue
         passage, title, source = found[hit.pid]
+        dense, bm25 = hit.scores.get("dense"), hit.scores.get("bm25")
         out.append(RetrievedPassage(
             article_id=passage.article_id, title=title, paragraph=passage.index, score=round(hit.score, 6),
             text=passage.text, start=passage.start, end=passage.end,
-            dense_score=_rounded(hit.scores.get("dense")), bm25_score=_rounded(hit.scores.get("bm25")),
-            source=source))
+            dense_score=_rounded(dense), bm25_score=_rounded(bm25), source=source,
+            related=is_related(query_terms, passage.text, dense, related_min_cosine)))
         if len(out) == top_k:
             break
     return out
+
+
+_QUESTION_WORDS = "what when where which who whom whose why how"
+
+
+def question_terms(question: str) -> set[str]:
+    """The content words of a question (as BM25 analyses them), less its question words: "where"
+    or "who" in a passage says nothing about whether it bears on the question."""
+    return content_terms(question) - content_terms(_QUESTION_WORDS)
+
+
+def is_related(query_terms: set[str], text: str, dense_score: float | None, min_cosine: float) -> bool:
+    """Does a passage bear on the question: a content word in common (stemmed, stop words out, as
+    BM25 matches them), or a cosine similarity of at least `min_cosine` (a paraphrase)?
+
+    Retrieval always returns its top k, even when nothing in the collection is about the question;
+    this tells the passages that are from those that only came nearest."""
+    if dense_score is not None and dense_score >= min_cosine:
+        return True
+    return bool(query_terms & content_terms(text))
 
 
 def _rounded(x: float | None) -> float | None:

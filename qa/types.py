@@ -42,6 +42,23 @@ class Scope:
     since: str | None = None  # ISO date (YYYY-MM-DD), inclusive; articles without a date are left out
     until: str | None = None  # ISO date, inclusive
 
+    def __post_init__(self):
+        # a scope is a key (a server batches questions by scope): lists become tuples, and one
+        # name given as a string is a tuple of one, not of its characters
+        for name in ("articles", "outlets"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif value is not None and not isinstance(value, tuple):
+                try:
+                    object.__setattr__(self, name, tuple(value))
+                except TypeError:
+                    pass  # not a sequence: left as given, for the assistant to reject with a clear message
+
+    @property
+    def is_everything(self) -> bool:
+        return self.articles is None and self.outlets is None and self.since is None and self.until is None
+
 
 @dataclass(frozen=True)
 class RetrievedPassage:

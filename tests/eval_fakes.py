@@ -19,10 +19,12 @@ def make_article(article_id: str, title: str, paragraphs: list[str]) -> Article:
 
 
 class FakeAssistant:
-    def __init__(self, articles: list[Article], answers: dict[str, str], score: float = 0.8):
+    def __init__(self, articles: list[Article], answers: dict[str, str], score: float = 0.8,
+                 confidence: str | None = None):
         self._articles = list(articles)
         self._answers = dict(answers)  # question as asked -> answer text
         self._score = score
+        self._confidence = confidence  # the label given with every answer
         self._passages = {article.id: _paragraphs(article) for article in self._articles}
         self.asked: list[tuple[str, list]] = []  # (question, history) of each ask call
         self.read_calls: list[tuple[str, list[Passage]]] = []
@@ -61,7 +63,7 @@ class FakeAssistant:
                 start = passage.start + offset
                 citation = Citation(article.id, article.title, passage.index, start, start + len(answer))
                 return AskResult(question, True, answer, self._score, citation, passage.text, retrieved,
-                                 resolved, offset, offset + len(answer))
+                                 resolved, offset, offset + len(answer), confidence=self._confidence)
         return AskResult(question, False, None, 0.1, None, None, retrieved, resolved)
 
     def _article(self, article_id: str) -> Article:

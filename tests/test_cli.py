@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -71,6 +72,36 @@ def test_build_add_info_and_ask_json(env, built_index):
         assert result["answer"] in result["context"]
     else:
         assert result["answer"] is None and result["citation"] is None
+
+
+def test_ask_within_a_scope_and_bad_scopes(env, built_index):
+    info = json.loads(qa(env, "index", "info", "--index", built_index, "--json").stdout)
+    assert all("outlet" in a for a in info["articles"])
+    page = next(a for a in info["articles"] if a["source"] != str(BUNDLED))
+    result = json.loads(qa(env, "ask", "Where will the UN talks resume?", "--index", built_index, "--json",
+                           "--article", page["id"], "--top-k", "2").stdout)
+    assert result["passages"] and {p["article_id"] for p in result["passages"]} == {page["id"]}
+    same_site = {a["id"] for a in info["articles"] if a["outlet"] == page["outlet"]}
+    result = json.loads(qa(env, "ask", "Where will the UN talks resume?", "--index", built_index, "--json",
+                           "--outlet", page["outlet"] or "", "--article", page["id"], "--article", "no-such-id").stdout)
+    assert {p["article_id"] for p in result["passages"]} == {page["id"]} and page["id"] in same_site
+    assert {"confidence", "candidate", "clarification"} <= set(result)
+    assert {"related"} <= set(result["passages"][0])
+    assert_one_line_error(qa(env, "ask", "Who won?", "--index", built_index, "--since", "2017-11-31", check=False),
+                          "since must be a date written YYYY-MM-DD")
+    assert_one_line_error(qa(env, "ask", "Who won?", "--index", built_index, "--since", "2017-12-01",
+                             "--until", "2017-11-01", check=False), "after it ends on 2017-11-01")
+
+
+def test_plain_text_names_the_paragraph_and_the_label_and_asks_back(env, built_index):
+    info = json.loads(qa(env, "index", "info", "--index", built_index, "--json").stdout)
+    bundled = next(a for a in info["articles"] if a["source"] == str(BUNDLED))
+    out = qa(env, "ask", "Where will the UN talks resume?", "--index", built_index, "--article", bundled["id"]).stdout
+    # the bundled article's third passage holds its 4th and 5th paragraphs; the answer is in the 4th
+    assert "Geneva" in out and "paragraph 4," in out
+    assert re.search(r"\(confidence (high|medium|low), [01]\.\d\d\)", out)
+    asked_back = qa(env, "ask", "When?", "--index", built_index).stdout
+    assert asked_back.startswith('What would you like to know "when" about?')
 
 
 def article_text(folder, article_id):

@@ -41,7 +41,8 @@ def test_answers_real_questions_with_exact_quotes(bundled_assistant, question, e
     article = bundled_assistant.article(result.citation.article_id)
     assert article.text[result.citation.start:result.citation.end] == result.answer
     assert result.context[result.context_start:result.context_end] == result.answer
-    assert 0.5 < result.score <= 1.0
+    # a calibrated probability: an answer just over the no-answer threshold is right about half the time
+    assert 0.0 < result.score <= 1.0 and result.confidence in ("high", "medium", "low")
 
 
 @pytest.mark.xfail(strict=True, reason="known reader error (model card): it quotes the date of the Sochi "

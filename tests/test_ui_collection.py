@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import BUNDLED
 
 from qa.types import Scope
 from ui import handlers as h
@@ -107,14 +108,24 @@ def test_article_endpoint_gives_paragraphs_with_the_citations_offsets(handlers):
         handlers.article_json("  ")
 
 
-def test_paragraphs_are_numbered_as_the_index_splits_articles(assistant):
-    from index.split import paragraph_spans
-    from ui.panels import paragraph_spans as ui_spans
+def test_the_opened_article_marks_the_paragraph_the_citation_names(tmp_path):
+    import re
 
-    for article in assistant.articles():
-        assert ui_spans(article.text) == paragraph_spans(article.text)
-    text = "  First.\n\nSecond\nline.\n \n\n\tThird.  "
-    assert [text[s:e] for s, e in ui_spans(text)] == ["First.", "Second\nline.", "Third."]
+    from fakes import HashEmbedder, KeywordReader
+    from qa import Assistant, Settings
+    from ui.panels import source_html
+
+    folder = tmp_path / "idx"
+    real = Assistant.build([BUNDLED], folder, Settings(index_dir=folder, top_k=3), embedder=HashEmbedder(),
+                           reader=KeywordReader({"UN talks": "Geneva"}))
+    result = real.ask("Where will the UN talks resume?")
+    c = result.citation
+    article = real.article(c.article_id)
+    page = source_html(article, start=c.start, end=c.end, quote=True)
+    cited = [int(n) for n in re.findall(r'class="nqa-para nqa-cited" id="nqa-para-(\d+)"', page)]
+    assert cited == list(c.paragraphs) == [4]  # the bundled article's 4th paragraph, in its 3rd passage
+    assert c.paragraph == 2
+    assert "<mark" in page and "Geneva</mark>" in page
 
 
 def test_delete_removes_an_article_by_id_only(handlers):

@@ -12,26 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from qa.types import Article
+from qa import paragraph_spans
 from ui.render import link_html, escape_text, highlight_span, open_button
 
-# Paragraphs are blocks of the article's text separated by blank lines, numbered from 1 the way
-# `Citation.paragraphs` numbers them (the index splits articles the same way).
-PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-
-
-def paragraph_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each paragraph of an article's text, without surrounding white space."""
-    spans, pos = [], 0
-    for match in list(PARAGRAPH_BREAK.finditer(text)) + [None]:
-        end = match.start() if match else len(text)
-        chunk = text[pos:end]
-        stripped = chunk.strip()
-        if stripped:
-            lead = len(chunk) - len(chunk.lstrip())
-            spans.append((pos + lead, pos + lead + len(stripped)))
-        if match:
-            pos = match.end()
-    return spans
+# Paragraphs are numbered from 1 with qa's own rule, the one `Citation.paragraphs` uses.
 
 
 def _meta_html(outlet: str, published: str | None, source: str) -> str:

@@ -12,6 +12,7 @@ What this leaves out: tokenization and running the model (see `qa.reader.model`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -94,22 +95,25 @@ def best_spans(
     return spans
 
 
-def best_span(windows: list[Window], max_answer_tokens: int = 30) -> tuple[Span | None, float]:
+def best_span(windows: list[Window], max_answer_tokens: int = 30,
+              keep: Callable[[int, int], bool] | None = None, n_best: int = 20) -> tuple[Span | None, float]:
     """The best span over all windows of a passage, and the passage's null score.
 
     The null score is the minimum over windows, as in the SQuAD 2.0 reference
     implementations: a passage has no answer only if no window finds one.
     The returned span's own `null_score` is that passage-level minimum too, so its
-    `margin` is comparable across passages.
+    `margin` is comparable across passages. `keep(char_start, char_end)` rejects spans that must
+    never be answers (markup): the best span it keeps among each window's `n_best` is chosen.
     """
     if not windows:
         return None, float("inf")
     null = min(w.null_score for w in windows)
     best: Span | None = None
     for window in windows:
-        spans = best_spans(window, max_answer_tokens=max_answer_tokens, n_best=1)
-        if spans and (best is None or spans[0].score > best.score):
-            best = spans[0]
+        spans = best_spans(window, max_answer_tokens=max_answer_tokens, n_best=1 if keep is None else n_best)
+        kept = next((s for s in spans if keep is None or keep(s.char_start, s.char_end)), None)
+        if kept is not None and (best is None or kept.score > best.score):
+            best = kept
     if best is None:
         return None, null
     return Span(best.char_start, best.char_end, best.score, null), null

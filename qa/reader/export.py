@@ -47,7 +47,9 @@ def export(model, tokenizer, recipe, heldout: dict, out: Path, base_dir: Path, p
         settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens,
                                   no_answer_threshold=float(heldout["threshold"]))
         (tmp / READER_CONFIG).write_text(json.dumps(
-            {**asdict(settings), "recipe": asdict(recipe), "heldout": heldout, **config}, indent=2) + "\n")
+            # the calibration is fitted on the exported weights afterwards (python -m qa.reader.calibrate)
+            {**{k: v for k, v in asdict(settings).items() if k != "calibration"}, "recipe": asdict(recipe),
+             "heldout": heldout, **config}, indent=2) + "\n")
         if packaged is not None:
             size = check_shipped_size(tmp)
             print(f"reader folder {size / 1e6:.1f} MB (the base is not in it)")

@@ -22,8 +22,10 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from index.split import PARAGRAPH_BREAK  # the splitter's own rule: a reader paragraph is an index paragraph
+from qa.confidence import Calibration, load_calibration
 from qa.errors import ReaderError
 from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
+from qa.reader.markup import MarkupCheck
 
 # Our own settings file saved beside the weights: no-answer threshold and window sizes
 # chosen when the model was trained.
@@ -39,6 +41,8 @@ class ReaderSettings:
     batch_windows: int = 32
     # margin (best span score - null score) above which a span counts as an answer
     no_answer_threshold: float = 0.0
+    # raw answer score -> probability that the answer is right (calibration.json beside the weights)
+    calibration: Calibration | None = None
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,15 @@ class PassageReading:
 
 def load_reader_settings(model_dir: Path) -> ReaderSettings:
     path = Path(model_dir) / READER_CONFIG
+    try:
+        calibration = load_calibration(model_dir)
+    except ValueError as e:
+        raise ReaderError(str(e)) from e
     if not path.exists():
-        return ReaderSettings()
+        return ReaderSettings(calibration=calibration)
     data = json.loads(path.read_text())
-    known = {k: data[k] for k in ReaderSettings.__dataclass_fields__ if k in data}
-    return ReaderSettings(**known)
+    known = {k: data[k] for k in ReaderSettings.__dataclass_fields__ if k in data and k != "calibration"}
+    return ReaderSettings(**known, calibration=calibration)
 
 
 class ModelRunner(Protocol):
@@ -204,7 +212,10 @@ class TransformersReader:
                 continue
             readings = []
             for text, windows in zip(passages, self._passage_windows(passages, enc, next(logits))):
-                span, null = best_span(windows, self._settings.max_answer_tokens)
+                markup = MarkupCheck(text)
+                # a span of markup is never an answer: the next best span of the passage is read instead
+                span, null = best_span(windows, self._settings.max_answer_tokens,
+                                       keep=lambda s, e: not markup.is_markup(*snapped(text, s, e)))
                 readings.append(PassageReading(snap_to_words(text, span) if span else None, null))
             results.append(readings)
         return results
@@ -276,12 +287,16 @@ class TransformersReader:
 
 def snap_to_words(text: str, span: Span) -> Span:
     """Widen a span that starts or ends inside a word (a sub-word token) to the whole word."""
-    start, end = span.char_start, span.char_end
+    return Span(*snapped(text, span.char_start, span.char_end), span.score, span.null_score)
+
+
+def snapped(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) widened to whole words."""
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
         end += 1
-    return Span(start, end, span.score, span.null_score)
+    return start, end
 
 
 def truncate_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
