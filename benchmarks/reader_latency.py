@@ -1,11 +1,21 @@
-"""Benchmark the shipped reader on this machine: latency for 1 and 5 passages of ~150 words, peak memory.
+"""Benchmark the readers on this machine: latency for 1 and 5 passages of ~150 words, and memory.
 
-    python benchmarks/reader_latency.py --questions 100
+    python benchmarks/reader_latency.py --questions 100                  # the shipped MiniLM reader
+    python benchmarks/reader_latency.py --questions 40 --variants all    # and MPNet-base in each precision
 
 Passages are SQuAD v1.1 dev paragraphs of 120-180 words (a question's own paragraph, plus four
-other paragraphs for the 5-passage case). Absolute times are noisy on shared machines, so each
-latency is also given as a ratio to a fixed torch matrix-multiply baseline timed in the same run.
-Prints a table and writes JSON.
+other paragraphs for the 5-passage case). Variants:
+
+- `minilm`: the shipped reader (MiniLM-L6, fp32), the baseline every other variant is a ratio to;
+- `mpnet-fp32`, `mpnet-bf16`, `mpnet-int8`: all-mpnet-base-v2 as a QA model with 384-token
+  windows, in float32, in bfloat16, and with torch dynamic int8 quantization of every Linear;
+- `mpnet6-fp32`, `mpnet6-int8`: the same cut to its lowest 6 of 12 layers (`--keep-layers 6`).
+
+The MPNet variants carry the base's untrained span head: reading costs the same whatever the
+head's weights, so these are the latencies a trained MPNet reader will have; their answers are
+meaningless and not looked at. Every question is read by every variant, in a shuffled order, so
+a load spike on a shared machine hits all variants alike; the ratio to MiniLM is the median of
+the per-question ratios. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -19,20 +29,7 @@ import time
 from pathlib import Path
 
 SQUAD = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "squad" / "dev-v1.1.json"
-
-
-def baseline_ms(repeats: int = 20) -> float:
-    """Median time of a fixed matmul workload, the yardstick for the ratios."""
-    import torch
-
-    a, b = torch.randn(256, 384), torch.randn(384, 1536)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(20):
-            a @ b
-        times.append(1000 * (time.perf_counter() - t))
-    return statistics.median(times)
+VARIANTS = ("minilm", "mpnet-fp32", "mpnet-bf16", "mpnet-int8", "mpnet6-fp32", "mpnet6-int8")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -40,51 +37,92 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
+def make_reader(variant: str):
+    import torch
+
+    from qa.reader.model import ReaderSettings, TransformersReader
+    from qa.settings import SHIPPED_READER, Settings
+
+    if variant == "minilm":
+        reader = TransformersReader(SHIPPED_READER)
+        reader.warm_up()
+        return reader
+    from transformers import AutoTokenizer
+
+    from qa.reader.base import MPNET, base_model_dir
+    from qa.reader.delta import build_base_model
+
+    base_dir = base_model_dir(MPNET, Settings.from_env().cache_dir)
+    family, precision = variant.split("-")
+    model = build_base_model(base_dir, keep_layers=6 if family == "mpnet6" else None).eval()
+    if precision == "bf16":
+        model = model.to(torch.bfloat16)
+    elif precision == "int8":
+        from torch.ao.quantization import quantize_dynamic
+
+        model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    return TransformersReader.from_loaded(model, tokenizer, ReaderSettings(max_seq_tokens=384, stride_tokens=128))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--variants", default="minilm", help=f"comma-separated, or all: {', '.join(VARIANTS)}")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "reader_latency.json")
     args = parser.parse_args()
+    names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+    if names[0] != "minilm":
+        names = ["minilm"] + [n for n in names if n != "minilm"]
 
     import torch
-
-    from qa.reader.model import TransformersReader
-    from qa.settings import SHIPPED_READER
 
     data = json.loads(args.squad.read_text())["data"]
     paragraphs = [p for a in data for p in a["paragraphs"] if 120 <= len(p["context"].split()) <= 180]
     rng = random.Random(args.seed)
     chosen = rng.sample(paragraphs, args.questions)
-    reader = TransformersReader(SHIPPED_READER)
-    reader.warm_up()
-    reader.read("warm up?", [chosen[0]["context"]] * 5)
-    base = baseline_ms()
-    one, five = [], []
-    for p in chosen:
+    readers = {}
+    for name in names:
+        started = time.perf_counter()
+        readers[name] = make_reader(name)
+        readers[name].read("warm up?", [chosen[0]["context"]] * 5)
+        print(f"loaded {name} in {time.perf_counter() - started:.1f} s", flush=True)
+
+    times = {name: {"1 passage": [], "5 passages": []} for name in names}
+    for n, p in enumerate(chosen, 1):
         question = rng.choice(p["qas"])["question"]
         others = [o["context"] for o in rng.sample(paragraphs, 4)]
-        t = time.perf_counter()
-        reader.read(question, [p["context"]])
-        one.append(1000 * (time.perf_counter() - t))
-        t = time.perf_counter()
-        reader.read(question, [p["context"], *others])
-        five.append(1000 * (time.perf_counter() - t))
+        order = names[:]
+        rng.shuffle(order)
+        for name in order:
+            for case, passages in (("1 passage", [p["context"]]), ("5 passages", [p["context"], *others])):
+                t = time.perf_counter()
+                readers[name].read(question, passages)
+                times[name][case].append(1000 * (time.perf_counter() - t))
+        if n % 10 == 0:
+            print(f"{n}/{len(chosen)} questions", flush=True)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     rows = {}
-    for name, times in (("1 passage", one), ("5 passages", five)):
-        p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
-        rows[name] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1),
-                      "p50_ratio_to_baseline": round(p50 / base, 2), "p95_ratio_to_baseline": round(p95 / base, 2)}
-    result = {"questions": args.questions, "torch_threads": torch.get_num_threads(), "baseline_ms": round(base, 2),
-              "peak_rss_mib": round(peak_mib), "latency": rows}
-    print(f"reader latency over {args.questions} questions, {torch.get_num_threads()} threads "
-          f"(baseline matmul {base:.1f} ms)")
-    print(f"{'':<12}{'p50 ms':>9}{'p95 ms':>9}{'p50/base':>10}{'p95/base':>10}")
+    for name in names:
+        rows[name] = {}
+        for case, values in times[name].items():
+            base = times["minilm"][case]
+            rows[name][case] = {
+                "p50_ms": round(percentile(values, 0.5), 1), "p95_ms": round(percentile(values, 0.95), 1),
+                "ratio_to_minilm": round(statistics.median(v / b for v, b in zip(values, base)), 2)}
+    result = {"questions": args.questions, "torch_threads": torch.get_num_threads(),
+              "peak_rss_mib_all_variants_loaded": round(peak_mib), "latency": rows}
+    print(f"\nreader latency over {args.questions} questions, {torch.get_num_threads()} threads; "
+          f"ratio: median per-question time over MiniLM's")
+    print(f"{'variant':<14}{'1 p50':>8}{'1 p95':>8}{'ratio':>7}{'5 p50':>8}{'5 p95':>8}{'ratio':>7}")
     for name, r in rows.items():
-        print(f"{name:<12}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p50_ratio_to_baseline']:>10}{r['p95_ratio_to_baseline']:>10}")
-    print(f"peak memory (RSS): {peak_mib:.0f} MiB")
+        one, five = r["1 passage"], r["5 passages"]
+        print(f"{name:<14}{one['p50_ms']:>8}{one['p95_ms']:>8}{one['ratio_to_minilm']:>7}"
+              f"{five['p50_ms']:>8}{five['p95_ms']:>8}{five['ratio_to_minilm']:>7}")
+    print(f"peak memory (RSS) with every variant loaded: {peak_mib:.0f} MiB")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -7,12 +7,16 @@ Screenshots go to tests/artifacts/. Skips without chromium unless NEWSQA_REQUIRE
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from ui_support import (ARTIFACTS, HOSTILE_QUESTION, HOSTILE_TEXT, HOSTILE_TEXT_2, HOSTILE_TITLE, HOSTILE_TITLE_2,
                         NEW_ARTICLE_QUESTION, NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE, fast_assistant, headless_chromium, real_assistant, require_browser, running_app)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
 WAIT_S = 120
@@ -219,6 +223,18 @@ def test_real_answer_in_the_browser(request, browser, tmp_path_factory):
         if "nqa-found" in reply.get_attribute("class"):
             assert reply.find_element(By.CSS_SELECTOR, "mark.nqa-span").text == answer
             assert re.search(r"(¶|passage) \d", reply.find_element(By.CSS_SELECTOR, ".nqa-citation").text)
+            # the citation opens the real article at the quote
+            browser.execute_script("arguments[0].click()",
+                                   reply.find_element(By.CSS_SELECTOR, ".nqa-citation button.nqa-open"))
+            wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#nqa-source mark"))
+            assert answer in browser.find_element(By.CSS_SELECTOR, "#nqa-source .nqa-cited").text
+            browser.save_screenshot(str(ARTIFACTS / "ui-real-source.png"))
+            if os.environ.get("NEWSQA_DOCS_SCREENSHOTS") == "1":  # the README's picture of a real answer
+                from PIL import Image
+
+                with Image.open(ARTIFACTS / "ui-real-source.png") as image:
+                    image.convert("RGB").quantize(colors=64, method=Image.Quantize.MAXCOVERAGE).save(
+                        ROOT / "docs" / "chat-real-answer.png", optimize=True)
         else:
             assert "couldn't find" in answer or "don't state" in answer
 
