@@ -1,0 +1,79 @@
+"""Plot readers' learning curves from their training logs: held-out F1 against examples seen and CPU-hours.
+
+    python benchmarks/learning_curves.py "mpnet6 LoRA-16=~/.cache/newsqa/curve-lora/log.jsonl" \
+        "mpnet6 full=~/.cache/newsqa/curve-full/log.jsonl" --out benchmarks/results/learning_curves
+
+Each log is what `python -m qa.reader.train` writes beside its checkpoints: at every --eval-every
+point the examples seen, the training steps' CPU seconds and the held-out scores. Two scores are
+plotted: F1 with the best no-answer threshold (what the reader would score; a reader that always
+declines already gets the unanswerable share of it) and F1 on the answerable questions with the
+answer forced (whether it has learned to find spans at all). Writes a PNG and the points as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def points(log_path: Path) -> list[dict]:
+    out = []
+    for line in log_path.read_text().splitlines():
+        row = json.loads(line)
+        score = row.get("heldout300") or row.get("heldout")
+        if score is not None and "cpu_seconds" in row:
+            out.append({"examples": row["examples"], "cpu_hours": round(row["cpu_seconds"] / 3600, 3),
+                        "f1": round(score["f1"], 2), "answerable_f1_forced": round(score["has_ans_f1_forced"], 2),
+                        "questions": score["n"]})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="LABEL=PATH/log.jsonl")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "learning_curves")
+    args = parser.parse_args()
+    curves = {}
+    for run in args.runs:
+        label, path = run.split("=", 1)
+        curves[label] = points(Path(path).expanduser())
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for label, curve in curves.items():
+        if not curve:
+            continue
+        for ax, x in zip(axes, ("examples", "cpu_hours")):
+            xs = [p[x] for p in curve]
+            ax.plot(xs, [p["f1"] for p in curve], marker="o", label=f"{label}: F1")
+            ax.plot(xs, [p["answerable_f1_forced"] for p in curve], marker="x", linestyle="--",
+                    label=f"{label}: answerable F1, answer forced")
+    axes[0].set_xlabel("training questions seen")
+    axes[1].set_xlabel("training CPU-hours (2 cores)")
+    for ax in axes:
+        ax.set_ylabel("held-out F1")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Reader learning curves on held-out SQuAD 2.0 train articles")
+    fig.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out.with_suffix(".png"), dpi=90)
+    args.out.with_suffix(".json").write_text(json.dumps(curves, indent=2) + "\n")
+    for label, curve in curves.items():
+        print(label)
+        for p in curve:
+            print(f"  {p['examples']:>6} questions  {p['cpu_hours']:.2f} CPU-h  F1 {p['f1']:.1f}  "
+                  f"answerable forced {p['answerable_f1_forced']:.1f}  ({p['questions']} held-out)")
+
+
+if __name__ == "__main__":
+    main()
