@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SQUAD = ROOT / ".." / "shared" / "data" / "squad" / "dev-v1.1.json"
 
-from index.embed import EMBEDDER_DIM, FLOAT_MATMULS, SentenceEmbedder, _model_dir, _OnnxEncoder  # noqa: E402
+from index.embed import FLOAT_MATMULS, SentenceEmbedder, _model_dir, _OnnxEncoder  # noqa: E402
 
 
 class LegacyEmbedder:

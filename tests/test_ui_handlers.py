@@ -10,6 +10,7 @@ import pytest
 from qa.errors import BadArticleError
 from qa.types import Turn
 from ui import handlers as h
+from ui.uploads import MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD
 from ui_support import (BUNDLED_TITLE, HOSTILE_QUESTION, HOSTILE_TEXT, HOSTILE_TITLE, NEW_ARTICLE_QUESTION,
                         NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE, fast_assistant)
 
@@ -136,7 +137,7 @@ def test_add_files_adds_good_files_and_explains_bad_ones(handlers, tmp_path):
     wrong_type = tmp_path / "slides.pdf"
     wrong_type.write_bytes(b"%PDF-1.4")
     too_big = tmp_path / "huge.txt"
-    too_big.write_bytes(b"a" * (h.MAX_FILE_BYTES + 1))
+    too_big.write_bytes(b"a" * (MAX_FILE_BYTES + 1))
     empty = tmp_path / "empty.md"
     empty.write_text("")
     status, articles, cleared = handlers.add_files([str(p) for p in (good, wrong_type, too_big, empty)])
@@ -158,7 +159,7 @@ def test_add_files_reports_unreadable_articles(handlers, tmp_path):
 
 
 def test_add_files_limits_batch_size(handlers):
-    status, _, _ = handlers.add_files([f"f{i}.txt" for i in range(h.MAX_FILES_PER_UPLOAD + 1)])
+    status, _, _ = handlers.add_files([f"f{i}.txt" for i in range(MAX_FILES_PER_UPLOAD + 1)])
     assert "none were added" in status
     status, _, _ = handlers.add_files([])
     assert "Choose one or more files" in status
@@ -176,7 +177,7 @@ def test_add_text_adds_and_clears_the_boxes(handlers):
 @pytest.mark.parametrize("title, text, source, message", [
     ("", "Some text.", "", "Give the article a title."),
     ("T", "   ", "", "Paste the article"),
-    ("T", "x" * (h.MAX_FILE_BYTES + 1), "", "over the 5 MB limit"),
+    ("T", "x" * (MAX_FILE_BYTES + 1), "", "over the 5 MB limit"),
     ("T", "Some text.", "javascript:alert(1)", "must be a web address"),
 ])
 def test_add_text_rejects_bad_input_and_keeps_what_was_typed(handlers, title, text, source, message):

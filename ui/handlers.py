@@ -23,16 +23,7 @@ from qa.render import result_to_json
 from qa.types import Article, AskResult, Turn
 from ui import export, panels, render
 from ui.scope import UserInputError, scope_from_inputs, scope_note
-from ui.uploads import (  # noqa: F401 - the app and API clients' limits, named here as before
-    ALLOWED_SUFFIXES,
-    MAX_FILE_BYTES,
-    MAX_FILE_MB,
-    MAX_FILES_PER_UPLOAD,
-    UNEXPECTED_ERROR,
-    UploadHandlers,
-    check_pasted,
-    check_upload,
-)
+from ui.uploads import UNEXPECTED_ERROR, UploadHandlers
 
 log = logging.getLogger(__name__)
 
