@@ -9,9 +9,11 @@ other paragraphs for the 5-passage case). Variants:
 - `minilm`: the shipped reader (MiniLM-L6, fp32), the baseline every other variant is a ratio to;
 - `mpnet-fp32`, `mpnet-bf16`, `mpnet-int8`: all-mpnet-base-v2 as a QA model with 384-token
   windows, in float32, in bfloat16, and with torch dynamic int8 quantization of every Linear;
-- `mpnet6-fp32`, `mpnet6-int8`: the same cut to its lowest 6 of 12 layers (`--keep-layers 6`).
+- `mpnet6-fp32`, `mpnet6-int8`: the same cut to its lowest 6 of 12 layers (`--keep-layers 6`);
+- `trained-fp32`, `trained-bf16`, `trained-int8`: the trained MPNet reader (qa/reader/weights-mpnet,
+  its own window sizes) in each precision (`qa.reader.precision`), as the product loads it.
 
-The MPNet variants carry the base's untrained span head: reading costs the same whatever the
+The `mpnet*` variants carry the base's untrained span head: reading costs the same whatever the
 head's weights, so these are the latencies a trained MPNet reader will have; their answers are
 meaningless and not looked at. Every question is read by every variant, in a shuffled order, so
 a load spike on a shared machine hits all variants alike; the ratio to MiniLM is the median of
@@ -29,7 +31,8 @@ import time
 from pathlib import Path
 
 SQUAD = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "squad" / "dev-v1.1.json"
-VARIANTS = ("minilm", "mpnet-fp32", "mpnet-bf16", "mpnet-int8", "mpnet6-fp32", "mpnet6-int8")
+VARIANTS = ("minilm", "mpnet-fp32", "mpnet-bf16", "mpnet-int8", "mpnet6-fp32", "mpnet6-int8",
+            "trained-fp32", "trained-bf16", "trained-int8")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -45,6 +48,14 @@ def make_reader(variant: str):
 
     if variant == "minilm":
         reader = TransformersReader(SHIPPED_READER)
+        reader.warm_up()
+        return reader
+    if variant.startswith("trained-"):
+        from qa.reader.model import TorchRunner
+        from qa.settings import MPNET_READER
+
+        runner = TorchRunner(Settings.from_env().cache_dir, precision=variant.split("-")[1])
+        reader = TransformersReader(MPNET_READER, runner=runner)
         reader.warm_up()
         return reader
     from transformers import AutoTokenizer

@@ -54,6 +54,7 @@ class Settings:
     reader: str = "minilm"  # one of READER_NAMES: the shipped MiniLM reader, or a trained MPNet one
     reader_model: str | None = None  # a model folder (or hub name) read instead; None: the named reader's
     reader_backend: str = "torch"  # the ModelRunner that runs the reader's model
+    reader_precision: str | None = None  # "fp32", "bf16" or "int8"; None: the one the reader ships in
     no_answer_threshold: float | None = None  # None: the threshold shipped with the reader
     # A retrieved passage sharing no content word with the question still counts as related to it
     # from this cosine similarity on (a paraphrase). Chosen for the shipped embedder on 2,944 held-out
@@ -79,6 +80,8 @@ class Settings:
             env["reader" if chosen in READER_NAMES else "reader_model"] = chosen
         if os.environ.get("NEWSQA_EMBEDDER_PRECISION"):
             env["embedder_precision"] = os.environ["NEWSQA_EMBEDDER_PRECISION"]
+        if os.environ.get("NEWSQA_READER_PRECISION"):
+            env["reader_precision"] = os.environ["NEWSQA_READER_PRECISION"]
         if os.environ.get("NEWSQA_RETRIEVER"):
             env["retriever"] = os.environ["NEWSQA_RETRIEVER"]
         if os.environ.get("NEWSQA_CACHE"):

@@ -78,21 +78,29 @@ class ModelRunner(Protocol):
 
 
 class TorchRunner:
-    """Runs a Hugging Face `AutoModelForQuestionAnswering` with PyTorch on the CPU, in fp32.
+    """Runs a Hugging Face `AutoModelForQuestionAnswering` with PyTorch on the CPU.
 
     A folder whose reader_config.json names a packaged base holds only what training changed; the
     base is then unpacked into `cache_dir` (once) and the change added to it (`qa.reader.delta`).
+    It runs in `precision` if given, else in the one its reader_config.json ships (fp32 if none):
+    `qa.reader.precision`.
     """
 
-    def __init__(self, cache_dir: Path | None = None):
+    def __init__(self, cache_dir: Path | None = None, precision: str | None = None):
         self.model = None
         self.cache_dir = cache_dir
+        self.precision = precision
         self._inputs: set[str] | None = None
 
     def load(self, model_name_or_path: str) -> None:
-        from qa.reader.delta import load_qa_model
+        from qa.reader.delta import load_qa_model, read_config
+        from qa.reader.precision import to_precision
 
-        self.model = load_qa_model(model_name_or_path, self.cache_dir)
+        model = load_qa_model(model_name_or_path, self.cache_dir)
+        folder = Path(model_name_or_path)
+        shipped = read_config(folder).get("precision", "fp32") if folder.is_dir() else "fp32"
+        self.precision = self.precision or shipped
+        self.model = to_precision(model, self.precision)
 
     def run(self, inputs: dict[str, np.ndarray], batch_windows: int) -> tuple[np.ndarray, np.ndarray]:
         import torch

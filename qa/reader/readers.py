@@ -54,5 +54,9 @@ def make_reader(settings: Settings) -> TransformersReader:
     if choice is not None and not (choice.folder / READER_CONFIG).is_file():
         raise ReaderError(f"{choice.description} is not installed (no trained weights in {choice.folder}); "
                           f"train it: {choice.train_command}")
-    runner = RUNNERS[settings.reader_backend](cache_dir=settings.cache_dir)
+    from qa.reader.precision import PRECISIONS  # not at import: `python -m qa.reader.precision` runs it as __main__
+
+    if settings.reader_precision is not None and settings.reader_precision not in PRECISIONS:
+        raise ReaderError(f"unknown reader precision {settings.reader_precision!r}; choose one of {', '.join(PRECISIONS)}")
+    runner = RUNNERS[settings.reader_backend](cache_dir=settings.cache_dir, precision=settings.reader_precision)
     return TransformersReader(folder, runner=runner)
