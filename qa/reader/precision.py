@@ -28,7 +28,7 @@ PRECISIONS = ("fp32", "bf16", "int8")
 
 def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
-        raise ValueError(f"reader precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        raise ValueError(f"unknown reader precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     return precision
 
 

@@ -54,9 +54,12 @@ def make_reader(settings: Settings) -> TransformersReader:
     if choice is not None and not (choice.folder / READER_CONFIG).is_file():
         raise ReaderError(f"{choice.description} is not installed (no trained weights in {choice.folder}); "
                           f"train it: {choice.train_command}")
-    from qa.reader.precision import PRECISIONS  # not at import: `python -m qa.reader.precision` runs it as __main__
+    from qa.reader.precision import check_precision  # not at import: `python -m qa.reader.precision` runs it as __main__
 
-    if settings.reader_precision is not None and settings.reader_precision not in PRECISIONS:
-        raise ReaderError(f"unknown reader precision {settings.reader_precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if settings.reader_precision is not None:
+        try:
+            check_precision(settings.reader_precision)
+        except ValueError as e:  # a bad setting fails here, before an index is opened, as a one-line error
+            raise ReaderError(str(e)) from e
     runner = RUNNERS[settings.reader_backend](cache_dir=settings.cache_dir, precision=settings.reader_precision)
     return TransformersReader(folder, runner=runner)
