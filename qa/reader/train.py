@@ -39,12 +39,15 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from qa.reader import resume_state
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DEFAULT_TRAIN = SHARED_DATA / "train" / "squad-v2.0-train.json"
@@ -75,6 +78,9 @@ class Recipe:
     lora_rank: int = 0
     freeze_layers: int = 0
     keep_layers: int = 0
+    # Continue a shipped LoRA reader (its folder) from the question after the ones it saw
+    init_from: str = ""
+    start_example: int = 0
 
 
 # Recipe fields a checkpoint may be resumed with changed: they do not alter the weights trained so far.
@@ -265,8 +271,13 @@ def collate(features, indices, pad_id: int, with_types: bool = True):
     return batch
 
 
-def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe) -> dict:
-    """Read each held-out question's own paragraph; pick the no-answer threshold that maximises F1."""
+def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe, batch_questions: int = 32) -> dict:
+    """Read each held-out question's own paragraph; pick the no-answer threshold that maximises F1.
+
+    Questions are read in groups through `read_many` (shared, length-sorted forward passes), the
+    product's own path, which is several times faster than one question at a time."""
+    import torch
+
     from qa.metrics import best_over_golds, exact_match, f1
     from qa.reader.model import ReaderSettings, TransformersReader
 
@@ -274,14 +285,17 @@ def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe) -> 
     settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens)
     reader = TransformersReader.from_loaded(model, tokenizer, settings)
     rows = []
-    for e in examples:
-        reading = reader.read(e.question, [e.context])[0]
-        span = reading.span
-        text = e.context[span.char_start : span.char_end] if span else ""
-        margin = span.margin if span else -math.inf
-        golds = [a for a, _ in e.answers]
-        rows.append((margin, best_over_golds(f1, text, golds), best_over_golds(exact_match, text, golds),
-                     best_over_golds(f1, "", golds), best_over_golds(exact_match, "", golds), bool(golds)))
+    with torch.no_grad():
+        for lo in range(0, len(examples), batch_questions):
+            group = examples[lo : lo + batch_questions]
+            readings = reader.read_many([(e.question, [e.context]) for e in group])
+            for e, (reading,) in zip(group, readings):
+                span = reading.span
+                text = e.context[span.char_start : span.char_end] if span else ""
+                margin = span.margin if span else -math.inf
+                golds = [a for a, _ in e.answers]
+                rows.append((margin, best_over_golds(f1, text, golds), best_over_golds(exact_match, text, golds),
+                             best_over_golds(f1, "", golds), best_over_golds(exact_match, "", golds), bool(golds)))
     model.train()
     return choose_threshold(rows)
 
@@ -371,123 +385,220 @@ def learning_curve(log_path: Path) -> list[dict]:
     return curve
 
 
-def train(args) -> None:
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+@dataclass
+class Run:
+    """What one invocation of the training command works with, gathered before any step."""
 
-    from qa.errors import QAError
-    from qa.reader.adapt import accepted_inputs, load_trainable_state, trainable_state
-    from qa.reader.export import export
-    from qa.settings import Settings
+    recipe: Recipe
+    ckpt_dir: Path
+    out: Path
+    base_dir: Path
+    packaged: object  # the packaged base (qa.reader.base.PackagedBase), None for MiniLM or a folder
+    tokenizer: object
+    train_ex: list
+    held_eval: list
+    budgets: list
+    state: dict | None  # where training continues from: a local checkpoint or a committed state
+    state_source: str  # "none", "checkpoint" or "committed"
 
-    recipe = recipe_from_args(args)
-    torch.manual_seed(recipe.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    ckpt_dir = Path(args.checkpoints)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    log_path = ckpt_dir / "log.jsonl"
+    @property
+    def log_path(self) -> Path:
+        return self.ckpt_dir / "log.jsonl"
 
-    def log(row: dict) -> None:
-        with log_path.open("a") as f:
+    def log(self, row: dict) -> None:
+        with self.log_path.open("a") as f:
             f.write(json.dumps(row) + "\n")
 
+
+def prepare_run(args, recipe: Recipe) -> Run:
+    """Read the data, the base's tokenizer and the state to continue from (a local checkpoint, or
+    the committed state of --resume-from when it is further along)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from qa.errors import QAError
+    from qa.settings import Settings
+
+    ckpt_dir = Path(args.checkpoints)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
     ckpt_file = ckpt_dir / "last.pt"
     state = torch.load(ckpt_file, map_location="cpu", weights_only=False) if ckpt_file.exists() else None
+    source = "checkpoint" if state is not None else "none"
+    if args.resume_from is not None and Path(args.resume_from, resume_state.META_FILE).is_file():
+        committed = resume_state.read_state(Path(args.resume_from))
+        if state is None or committed.meta["step"] > state["step"]:
+            state, source = committed_as_checkpoint(committed), "committed"
+            log_copy = Path(args.resume_from) / resume_state.LOG_FILE
+            if log_copy.is_file():  # the campaign's history goes on in the same log
+                shutil.copyfile(log_copy, ckpt_dir / "log.jsonl")
     budgets = example_budgets(state, recipe)
     try:
         base_dir, packaged = resolve_base(recipe, Settings.from_env().cache_dir)
     except QAError as e:
         raise SystemExit(f"error: {e}") from e
-    out = Path(args.out) if args.out is not None else default_out(recipe)
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     examples = load_examples(Path(args.train_file), overlap_ids(Path(args.overlap_file)))
     train_ex, held_ex = split_by_article(examples, recipe.heldout_fraction, recipe.seed)
-    train_ex = example_sequence(train_ex, budgets[-1], recipe.seed)
+    # --start-example skips the first questions of the seeded order (a continued run's, already seen)
+    train_ex = example_sequence(train_ex, recipe.start_example + budgets[-1], recipe.seed)[recipe.start_example:]
     held_eval = heldout_order(held_ex, recipe.seed)[: recipe.heldout_eval_questions or None]
     print(f"train examples {len(train_ex)}, held-out articles' questions {len(held_ex)} (scoring {len(held_eval)})")
+    out = Path(args.out) if args.out is not None else default_out(recipe)
+    return Run(recipe, ckpt_dir, out, base_dir, packaged, tokenizer, train_ex, held_eval, budgets, state, source)
 
-    def finish(model, step: int, cpu_seconds: float) -> None:
-        model = model.float()  # scored where it trained, exported from the CPU
-        packed = None
-        if packaged is not None and not recipe.lora_rank:
-            from qa.reader.delta import apply_delta, build_base_model, pack_delta
 
-            base_state = build_base_model(base_dir, recipe.keep_layers or None).state_dict()
-            packed = pack_delta(trainable_state(model), base_state)
-            # score what ships: the model as loading rebuilds it from the base and the 4-bit delta
-            model.load_state_dict(apply_delta(base_state, packed))
-        heldout = score_heldout(model, tokenizer, held_eval, recipe)
-        print(f"held-out score ({len(held_eval)} questions): {json.dumps(heldout)}")
-        log({"step": step, "examples": step * recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout": heldout})
-        try:
-            export(model.cpu(), tokenizer, recipe, {**heldout, "step": step}, out, base_dir, packaged, packed)
-        except QAError as e:
-            raise SystemExit(f"error: {e}") from e
+def committed_as_checkpoint(committed: "resume_state.ResumeState") -> dict:
+    """A committed state in the shape of a local checkpoint (no scheduler: it is replayed to the step)."""
+    meta = committed.meta
+    return {"model": committed.weights, "optimizer": committed.optimizer, "scheduler": None,
+            "step": meta["step"], "recipe": meta["recipe"], "budgets": meta["budgets"],
+            "torch_rng": meta.get("torch_rng"), "cpu_seconds": meta.get("cpu_seconds", 0.0)}
 
-    if args.export_checkpoint:
-        # Ship the weights as they are now (e.g. to test the product while training goes on).
-        if state is None:
-            raise SystemExit(f"no checkpoint to export in {ckpt_dir}")
-        recipe_changes(state, recipe, ckpt_file)
-        model = build_model(recipe, base_dir).to(device)
-        load_trainable_state(model, state["model"])
-        finish(model, state["step"], state.get("cpu_seconds", 0.0))
-        return
-    t0 = time.time()
-    features, batches = plan_batches(train_ex, budgets, tokenizer, recipe)
-    print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
-          f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
-    total_steps = len(batches)
 
-    model = build_model(recipe, base_dir).to(device)
-    with_types = "token_type_ids" in accepted_inputs(model)
+def init_from_reader(model, folder: Path) -> None:
+    """Start from a shipped LoRA reader's adapters and span head (a run continued from a reader)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    from qa.reader.delta import ADAPTER_DIR
+
+    weights = Path(folder) / ADAPTER_DIR / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise SystemExit(f"--init-from takes a LoRA reader folder; {weights} is missing")
+    if not hasattr(model, "peft_config"):
+        raise SystemExit("--init-from needs --lora-rank (it continues a LoRA reader)")
+    result = set_peft_model_state_dict(model, load_file(str(weights)))
+    loaded = len(load_file(str(weights)))
+    trainable = sum(1 for _, p in model.named_parameters() if p.requires_grad)
+    if result.unexpected_keys or loaded != trainable:
+        raise SystemExit(f"{folder} was trained with another shape ({loaded} tensors for {trainable} trainable, "
+                         f"{len(result.unexpected_keys)} unexpected): match its --keep-layers and --lora-rank")
+
+
+def build_optimizer(model, recipe: Recipe, total_steps: int):
+    """AdamW (no decay on biases and norms) and the one linear warm-up-and-decay schedule of the run."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     n_total = sum(p.numel() for p in model.parameters())
-    print(f"training {sum(p.numel() for _, p in trainable):,} of {n_total:,} parameters on {device.type}")
+    print(f"training {sum(p.numel() for _, p in trainable):,} of {n_total:,} parameters")
     params = [
         {"params": [p for n, p in trainable if not any(k in n for k in no_decay)], "weight_decay": recipe.weight_decay},
         {"params": [p for n, p in trainable if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_fraction * total_steps), total_steps)
-    step, cpu_seconds = 0, 0.0
-    if state is not None:
-        changed = recipe_changes(state, recipe, ckpt_file)
-        load_trainable_state(model, state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, cpu_seconds = state["step"], state.get("cpu_seconds", 0.0)
-        if step > total_steps:
-            raise SystemExit(f"{ckpt_file} has already trained {step} steps, more than --max-examples allows")
-        if "max_examples" in changed:
-            # A new example budget: keep the weights and optimizer, re-base the decay on the new length.
-            print(f"example budget changed from {state['recipe']['max_examples']} to {recipe.max_examples}")
-            with warnings.catch_warnings():  # stepping the schedule alone is the point here
-                warnings.simplefilter("ignore", UserWarning)
-                for _ in range(step):
-                    scheduler.step()
-        else:
-            scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
-        print(f"resumed from step {step}/{total_steps}")
-        del state
+    return optimizer, scheduler
 
+
+def restore(run: Run, model, optimizer, scheduler, total_steps: int) -> tuple[int, float]:
+    """Put the state to continue from into the model, optimizer, schedule and RNG; returns (step, CPU-seconds)."""
+    import torch
+
+    from qa.reader.adapt import load_trainable_state
+
+    state = run.state
+    if state is None:
+        if run.recipe.init_from:
+            init_from_reader(model, Path(run.recipe.init_from))
+        return 0, 0.0
+    changed = recipe_changes(state, run.recipe, run.ckpt_dir / "last.pt")
+    load_trainable_state(model, state["model"])
+    if state["optimizer"] is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    else:
+        print("the committed state holds no optimizer moments (over its size limit); AdamW starts them afresh")
+    step = state["step"]
+    if step > total_steps:
+        raise SystemExit(f"the {run.state_source} to continue from has already trained {step} steps, more than --max-examples allows")
+    if "max_examples" in changed:
+        # A new example budget: keep the weights and optimizer, re-base the decay on the new length.
+        print(f"example budget changed from {state['recipe']['max_examples']} to {run.recipe.max_examples}")
+    if state["scheduler"] is not None and "max_examples" not in changed:
+        scheduler.load_state_dict(state["scheduler"])
+    else:  # replay the schedule to this step: the learning rate the planned schedule has there
+        with warnings.catch_warnings():  # stepping the schedule alone is the point here
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(step):
+                scheduler.step()
+    if state.get("torch_rng") is not None:
+        torch.set_rng_state(state["torch_rng"])
+    print(f"resumed from step {step}/{total_steps} ({run.state_source})")
+    return step, state.get("cpu_seconds", 0.0)
+
+
+def save_checkpoint(run: Run, args, model, optimizer, scheduler, step: int, cpu_seconds: float) -> None:
+    """The local checkpoint (everything, fp32), and the committed-size state where --state-out asks."""
+    import torch
+
+    from qa.reader.adapt import trainable_state
+
+    # only what trains: frozen weights are the base's, rebuilt from it on resume
+    state = {"model": trainable_state(model), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "step": step, "recipe": asdict(run.recipe),
+             "budgets": run.budgets, "torch_rng": torch.get_rng_state(), "cpu_seconds": cpu_seconds}
+    torch.save(state, run.ckpt_dir / "last.tmp")
+    os.replace(run.ckpt_dir / "last.tmp", run.ckpt_dir / "last.pt")
+    if args.state_out is not None:
+        meta = {"step": step, "examples": step * run.recipe.batch_size, "recipe": asdict(run.recipe),
+                "budgets": run.budgets, "cpu_seconds": cpu_seconds, "torch_rng": state["torch_rng"],
+                "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **resume_state.host_description()}
+        resume_state.write_state(Path(args.state_out), state["model"], state["optimizer"], meta, run.log_path)
+
+
+def finish(run: Run, model, step: int, cpu_seconds: float) -> None:
+    """Score the held-out questions with the model as it ships, and export it."""
+    from qa.errors import QAError
+    from qa.reader.adapt import trainable_state
+    from qa.reader.export import export
+
+    model = model.float()  # scored where it trained, exported from the CPU
+    packed = None
+    if run.packaged is not None and not run.recipe.lora_rank:
+        from qa.reader.delta import apply_delta, build_base_model, pack_delta
+
+        base_state = build_base_model(run.base_dir, run.recipe.keep_layers or None).state_dict()
+        packed = pack_delta(trainable_state(model), base_state)
+        # score what ships: the model as loading rebuilds it from the base and the 4-bit delta
+        model.load_state_dict(apply_delta(base_state, packed))
+    heldout = score_heldout(model, run.tokenizer, run.held_eval, run.recipe)
+    print(f"held-out score ({len(run.held_eval)} questions): {json.dumps(heldout)}")
+    run.log({"step": step, "examples": step * run.recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout": heldout})
+    try:
+        export(model.cpu(), run.tokenizer, run.recipe, {**heldout, "step": step}, run.out, run.base_dir,
+               run.packaged, packed)
+    except QAError as e:
+        raise SystemExit(f"error: {e}") from e
+
+
+def train_steps(run: Run, args, model, optimizer, scheduler, features, batches, step: int,
+                cpu_seconds: float, device) -> tuple[int, float]:
+    """The loop: forward in bf16 autocast where the CPU has it, clip, step; checkpoints and scores on the way."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from qa.reader.adapt import accepted_inputs
+
+    recipe, total_steps = run.recipe, len(batches)
+    with_types = "token_type_ids" in accepted_inputs(model)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     use_bf16 = recipe.bf16 and (device.type == "cuda" or _cpu_has_bf16())
     model.train()
-    elapsed = 0.0
+    elapsed, ema_loss, since = 0.0, None, (step, 0.0, cpu_seconds)
+    # a stretch of a campaign: stop early (checkpointed), the schedule still planned over the whole
+    stop_step = total_steps if args.stop_after_steps is None else min(total_steps, step + args.stop_after_steps)
+    deadline = math.inf if args.stop_after_minutes is None else time.time() + 60 * args.stop_after_minutes
     bar = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True)
-    ema_loss = None
-    while step < total_steps:
+    while step < stop_step:
         batch = {k: v.to(device) for k, v in
-                 collate(features, batches[step], tokenizer.pad_token_id, with_types).items()}
+                 collate(features, batches[step], run.tokenizer.pad_token_id, with_types).items()}
         t, cpu = time.time(), time.process_time()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss = model(**batch).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -499,21 +610,62 @@ def train(args) -> None:
         ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
         bar.update(1)
         bar.set_postfix(loss=f"{ema_loss:.3f}", ex_per_s=f"{recipe.batch_size * (step - bar.initial) / max(elapsed, 1e-9):.1f}")
-        if step % args.checkpoint_every == 0 or step == total_steps:
-            # only what trains: frozen weights are the base's, rebuilt from it on resume
-            torch.save({"model": trainable_state(model), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "step": step, "recipe": asdict(recipe),
-                        "budgets": budgets, "torch_rng": torch.get_rng_state(), "cpu_seconds": cpu_seconds},
-                       ckpt_dir / "last.tmp")
-            os.replace(ckpt_dir / "last.tmp", ckpt_file)
-            log({"step": step, "examples": step * recipe.batch_size, "loss": ema_loss,
-                 "time": time.time(), "lr": scheduler.get_last_lr()[0]})
+        out_of_time = time.time() > deadline
+        if step % args.checkpoint_every == 0 or step in (stop_step, total_steps) or out_of_time:
+            done = recipe.batch_size * (step - since[0])
+            run.log({"step": step, "examples": step * recipe.batch_size, "loss": ema_loss, "step_loss": loss.item(),
+                     "time": time.time(),
+                     "lr": scheduler.get_last_lr()[0], "cpu_seconds": cpu_seconds,
+                     "examples_per_s": done / max(elapsed - since[1], 1e-9),
+                     "examples_per_cpu_s": done / max(cpu_seconds - since[2], 1e-9)})
+            since = (step, elapsed, cpu_seconds)
+            save_checkpoint(run, args, model, optimizer, scheduler, step, cpu_seconds)
         if args.eval_every and step % args.eval_every == 0 and step != total_steps:
-            small = score_heldout(model, tokenizer, held_eval[:300], recipe)
+            small = score_heldout(model, run.tokenizer, run.held_eval[:300], recipe)
             bar.write(f"step {step}: held-out (300 q) {json.dumps(small)}")
-            log({"step": step, "examples": step * recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout300": small})
+            run.log({"step": step, "examples": step * recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout300": small})
+        if out_of_time:
+            break
     bar.close()
-    finish(model, step, cpu_seconds)
+    return step, cpu_seconds
+
+
+def train(args) -> None:
+    import torch
+
+    from qa.reader.adapt import load_trainable_state
+
+    recipe = recipe_from_args(args)
+    torch.manual_seed(recipe.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    run = prepare_run(args, recipe)
+    if args.export_checkpoint:
+        # Ship the weights as they are now (e.g. to test the product while training goes on).
+        if run.state is None:
+            raise SystemExit(f"no checkpoint to export in {run.ckpt_dir}")
+        recipe_changes(run.state, recipe, run.ckpt_dir / "last.pt")
+        model = build_model(recipe, run.base_dir).to(device)
+        load_trainable_state(model, run.state["model"])
+        finish(run, model, run.state["step"], run.state.get("cpu_seconds", 0.0))
+        return
+    t0 = time.time()
+    features, batches = plan_batches(run.train_ex, run.budgets, run.tokenizer, recipe)
+    print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
+          f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
+    model = build_model(recipe, run.base_dir).to(device)
+    optimizer, scheduler = build_optimizer(model, recipe, len(batches))
+    step, cpu_seconds = restore(run, model, optimizer, scheduler, len(batches))
+    run.state = None  # the model holds it now
+    run.log({"event": "start", "step": step, "time": time.time(), "from": run.state_source,
+             "threads": torch.get_num_threads(), "device": device.type, **resume_state.host_description()})
+    step, cpu_seconds = train_steps(run, args, model, optimizer, scheduler, features, batches, step,
+                                    cpu_seconds, device)
+    if step < len(batches):
+        print(f"stopped at step {step}/{len(batches)}; the same command continues from there")
+        return
+    finish(run, model, step, cpu_seconds)
 
 
 def default_out(recipe: Recipe) -> Path:
@@ -541,6 +693,16 @@ def main(argv=None) -> None:
     p.add_argument("--eval-every", type=int, default=0, help="score 300 held-out questions every N steps")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--export-checkpoint", action="store_true", help="export the last checkpoint and stop")
+    p.add_argument("--resume-from", default=None,
+                   help="a committed training state (folder) to continue from when it is further along than "
+                        "the local checkpoint: how a campaign continues in a fresh clone")
+    p.add_argument("--stop-after-steps", type=int, default=None,
+                   help="train at most this many steps in this run, then checkpoint and stop (the schedule is unchanged)")
+    p.add_argument("--stop-after-minutes", type=float, default=None,
+                   help="stop, checkpointed, after this many minutes of wall-clock time")
+    p.add_argument("--state-out", default=None,
+                   help="at every checkpoint, also write the small committed-size state (bf16 trainable weights, "
+                        "optimizer moments if they fit in 8 MB, log.jsonl) to this folder")
     for name, field in Recipe.__dataclass_fields__.items():
         flags = ["--" + name.replace("_", "-"), *FLAG_ALIASES.get(name, ())]
         if field.type == "bool":
@@ -559,6 +721,8 @@ FLAG_HELP = {
     "freeze_layers": "freeze the embeddings and the lowest N encoder layers (with --lora-rank: no adapters on them)",
     "keep_layers": "keep only the lowest N encoder layers (0 = all)",
     "max_seq_tokens": "window length in tokens (default 256; 384 for mpnet)",
+    "init_from": "start from this LoRA reader folder's adapters and span head (same --keep-layers and --lora-rank)",
+    "start_example": "skip this many questions of the seeded order first (those a continued reader already saw)",
 }
 
 
