@@ -196,9 +196,12 @@ def passages_by_pid(db: sqlite3.Connection, pids) -> dict[int, tuple[Passage, st
 
 
 def passages_of(db: sqlite3.Connection, article_id: str) -> list[Passage]:
-    rows = db.execute(
-        "SELECT p.article_id, p.idx, p.char_start, p.char_end, "
-        "substr(a.text, p.char_start + 1, p.char_end - p.char_start) "
-        "FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.article_id = ? ORDER BY p.idx",
-        (article_id,))
-    return [Passage(*row) for row in rows]
+    # the article's text read once and sliced here: a substr() per passage row would read the whole
+    # text blob again for every passage, quadratic in the article's length
+    found = db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+    if found is None:
+        return []
+    text = found[0]
+    rows = db.execute("SELECT idx, char_start, char_end FROM passages WHERE article_id = ? ORDER BY idx",
+                      (article_id,))
+    return [Passage(article_id, idx, start, end, text[start:end]) for idx, start, end in rows]
