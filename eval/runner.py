@@ -61,7 +61,7 @@ def run_gold_set(
 ) -> list[QuestionOutcome]:
     if oracle and gold_set.kind == "conversations":
         raise BadGoldFileError("--oracle reads single questions; a conversation needs retrieval to resolve follow-ups")
-    article_texts = {article.id: article.text for article in assistant.articles()}
+    article_texts = {article.id: article.text for article in assistant.collection.articles()}
     outcomes = []
     total = sum(len(conversation.turns) for conversation in gold_set.conversations)
     with tqdm(total=total, desc="asking", unit="q", disable=not show_progress) as progress:
@@ -125,7 +125,7 @@ def _ask_one(assistant, gold: GoldQuestion, history, top_k, retrieval_depth, ora
         exact_match=best_over_golds(exact_match, prediction, golds),
         f1=best_over_golds(f1, prediction, golds),
         oracle=bool(oracle_passages),
-        confidence=getattr(result, "confidence", None) if result.found else None,
+        confidence=result.confidence if result.found else None,
     )
 
 
@@ -148,7 +148,7 @@ def _oracle_passages(assistant, gold: GoldQuestion, article_texts: dict[str, str
     passages = [
         passage
         for article_id in article_ids
-        for passage in assistant.passages_of(article_id)
+        for passage in assistant.collection.passages_of(article_id)
         if is_gold_passage(gold, passage.article_id, passage.index, passage.start, passage.end, passage.text)
     ]
     if not passages:

@@ -11,14 +11,18 @@ def result_to_json(result: AskResult) -> dict:
     return asdict(result)
 
 
-def where(citation: Citation) -> str:
-    """Where a quote is, as a reader of the article counts: "paragraph 3" (its own paragraphs)."""
-    numbers = citation.paragraphs
-    if not numbers:  # a citation made without the article's paragraphs: the passage's number
+def paragraph_label(citation: Citation) -> str:
+    """Where a quote is in its article, as a reader of it counts its paragraphs: "¶ 3", "¶ 3–4",
+    "¶ 2, 5"; the passage's number when the article's paragraphs are not known. The one label of
+    the terminal's answers, the chat's citations and its exported Markdown."""
+    numbers = sorted(set(citation.paragraphs))
+    if not numbers:
         return f"passage {citation.paragraph + 1}"
     if len(numbers) == 1:
-        return f"paragraph {numbers[0]}"
-    return f"paragraphs {numbers[0]}\u2013{numbers[-1]}"
+        return f"\u00b6 {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"\u00b6 {numbers[0]}\u2013{numbers[-1]}"
+    return "\u00b6 " + ", ".join(str(n) for n in numbers)
 
 
 def result_to_text(result: AskResult) -> str:
@@ -30,7 +34,7 @@ def result_to_text(result: AskResult) -> str:
         candidate = result.candidate
         if candidate is not None:
             c = candidate.citation
-            lines.append(f"Not stated clearly; closest: \u201c{candidate.answer}\u201d \u2014 {c.title}, {where(c)}, "
+            lines.append(f"Not stated clearly; closest: \u201c{candidate.answer}\u201d \u2014 {c.title}, {paragraph_label(c)}, "
                          f"characters {c.start}\u2013{c.end} (unconfirmed, probability {candidate.score:.2f})")
         elif result.passages and result.passages[0].related:
             p = result.passages[0]
@@ -39,4 +43,4 @@ def result_to_text(result: AskResult) -> str:
     c = result.citation
     label = f"confidence {result.confidence}, {result.score:.2f}" if result.confidence else f"confidence {result.score:.2f}"
     return (f"{result.answer}\n\n\u201c{result.context}\u201d\n"
-            f"\u2014 {c.title}, {where(c)}, characters {c.start}\u2013{c.end} ({label})")
+            f"\u2014 {c.title}, {paragraph_label(c)}, characters {c.start}\u2013{c.end} ({label})")

@@ -3,15 +3,15 @@
 import math
 
 from qa import Assistant, Settings
-from qa.assistant import passage_answer_score
+from qa.answer_policy import passage_answer_score
 from qa.reader.decode import Span
-from qa.reader.model import PassageReading, ReaderSettings
+from qa.reader.transformers_reader import PassageReading, ReaderSettings
 
 from conftest import BUNDLED
-from fakes import HashEmbedder
+from fakes import HashEmbedder, ReadsOneByOne
 
 
-class MarginReader:
+class MarginReader(ReadsOneByOne):
     """Gives the first word of each passage as the span, with margins set per passage rank."""
 
     def __init__(self, margins):

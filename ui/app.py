@@ -24,7 +24,8 @@ from gradio.utils import get_upload_folder
 from qa.errors import QAError
 from ui import scripts, style
 from ui.batcher import MAX_BATCH, BatchingAssistant
-from ui.handlers import AssistantLike, Handlers, UserInputError
+from ui.assistant_like import AssistantLike
+from ui.handlers import Handlers, UserInputError
 from ui.uploads import ALLOWED_SUFFIXES, MAX_FILE_BYTES, MAX_FILE_MB
 
 if TYPE_CHECKING:

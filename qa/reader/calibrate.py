@@ -8,7 +8,7 @@ with the recipe's fraction and seed: 13 whole articles, never trained on), in th
 training scored them in (`heldout_order`), so any prefix is a random sample of them. Never dev data.
 Each question is asked the way the evaluation's --oracle asks it: the real assistant (shipped
 reader, the packaged embedder for the index) reads the passages of the question's own paragraph,
-and the best span's raw score is what `qa.assistant.best_answer` computes for any question.
+and the best span's raw score is what `qa.answer_policy.best_answer` computes for any question.
 
 "Right" means token F1 >= 0.5 against a gold answer (SQuAD normalisation); a span given for an
 unanswerable question is wrong. The map is an isotonic regression (pool adjacent violators), each
@@ -188,7 +188,8 @@ def heldout_questions(train_file: Path, overlap_file: Path):
 
 def collect(args) -> None:
     from index.sparse import content_terms
-    from qa.assistant import Assistant, best_answer
+    from qa.answer_policy import best_answer
+    from qa.assistant import Assistant
     from qa.retrieve import question_terms
     from qa.metrics import best_over_golds, exact_match, f1
 
@@ -241,7 +242,7 @@ def collect(args) -> None:
 
 
 def fit_command(args) -> None:
-    from qa.reader.model import load_reader_settings
+    from qa.reader.transformers_reader import load_reader_settings
 
     rows = [json.loads(line) for line in Path(args.scores).read_text().splitlines() if line.strip()]
     threshold = load_reader_settings(Path(args.reader)).no_answer_threshold

@@ -145,7 +145,7 @@ def split_by_article(examples: list[Example], fraction: float, seed: int):
 
 def featurize_for_training(examples: list[Example], tokenizer, recipe: Recipe, seed: int):
     """One window per question, labelled with the answer's token positions (0, 0 when none)."""
-    from qa.reader.model import truncate_question
+    from qa.reader.transformers_reader import truncate_question
 
     rng = random.Random(seed)
     features = []
@@ -268,7 +268,7 @@ def collate(features, indices, pad_id: int, with_types: bool = True):
 def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe) -> dict:
     """Read each held-out question's own paragraph; pick the no-answer threshold that maximises F1."""
     from qa.metrics import best_over_golds, exact_match, f1
-    from qa.reader.model import ReaderSettings, TransformersReader
+    from qa.reader.transformers_reader import ReaderSettings, TransformersReader
 
     model.eval()
     settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens)
