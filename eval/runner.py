@@ -10,7 +10,6 @@ What this leaves out: choosing the index, aggregating metrics, writing files.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from eval.gold_questions import BadGoldFileError, GoldQuestion, GoldSet
 from eval.judge import is_citation_correct, is_gold_passage, knows_gold_passage, question_type
 from qa.errors import QAError
 from qa.metrics import best_over_golds, exact_match, f1
+from qa.render import citation_to_json
 from qa.types import AskResult, Turn
 
 PREVIEW_CHARS = 160  # of each retrieved passage in predictions.jsonl: enough to eyeball, small for 10k questions
@@ -116,7 +116,7 @@ def _ask_one(assistant, gold: GoldQuestion, history, top_k, retrieval_depth, ora
         prediction=prediction,
         found=bool(result.found),
         score=result.score,
-        citation=dataclasses.asdict(result.citation) if result.citation is not None else None,
+        citation=citation_to_json(result.citation),
         citation_correct=citation_correct,
         retrieved=retrieved,
         gold_rank=gold_rank,

@@ -7,8 +7,28 @@ from dataclasses import asdict
 from qa.types import AskResult, Citation
 
 
+# Until the next release the JSON keeps a citation's passage number under its old name too.
+DEPRECATED_CITATION_KEYS = {"paragraph": "passage"}
+
+
 def result_to_json(result: AskResult) -> dict:
-    return asdict(result)
+    """`asdict(result)`, with each citation as `citation_to_json` writes it."""
+    data = asdict(result)
+    data["citation"] = citation_to_json(result.citation)
+    if result.candidate is not None:
+        data["candidate"]["citation"] = citation_to_json(result.candidate.citation)
+    return data
+
+
+def citation_to_json(citation: Citation | None) -> dict | None:
+    """`asdict(citation)` plus the deprecated alias "paragraph" (the old name of `passage`), for
+    readers of the JSON written before the rename."""
+    if citation is None:
+        return None
+    data = asdict(citation)
+    for old, new in DEPRECATED_CITATION_KEYS.items():
+        data[old] = data[new]
+    return data
 
 
 def paragraph_label(citation: Citation) -> str:
@@ -17,7 +37,7 @@ def paragraph_label(citation: Citation) -> str:
     the terminal's answers, the chat's citations and its exported Markdown."""
     numbers = sorted(set(citation.paragraphs))
     if not numbers:
-        return f"passage {citation.paragraph + 1}"
+        return f"passage {citation.passage + 1}"
     if len(numbers) == 1:
         return f"\u00b6 {numbers[0]}"
     if numbers == list(range(numbers[0], numbers[-1] + 1)):

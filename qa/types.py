@@ -1,6 +1,7 @@
 """What the assistant returns: a cited answer (or an honest "not found") and the passages it read.
 
-`dataclasses.asdict(AskResult)` is the JSON that `qa ask --json` prints and the UI's API returns.
+`qa.render.result_to_json(AskResult)` (its `dataclasses.asdict`, plus a citation's deprecated
+"paragraph" alias of `passage`) is the JSON that `qa ask --json` prints and the UI's API returns.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Turn:
 class Citation:
     article_id: str
     title: str
-    paragraph: int  # 0-based passage number within the article
+    passage: int  # 0-based number of the passage (the retrieval unit) within the article; not a paragraph
     start: int  # character offsets into the article text: article.text[start:end] == answer
     end: int
     source: str = ""  # file path or URL of the article, when known

@@ -87,7 +87,7 @@ def test_a_citation_names_the_articles_own_paragraph_not_the_passage(tmp_path):
     assert c.paragraphs == (paragraph_number(text, c.start),)
     # in the bundled article short paragraphs are merged into passages: the third passage holds the
     # article's 4th and 5th paragraphs, and the quote is in the 4th
-    assert (c.paragraph, c.paragraphs) == (2, (4,))
+    assert (c.passage, c.paragraphs) == (2, (4,))
     assert "¶ 4," in result_to_text(result)
 
 
@@ -146,7 +146,7 @@ def test_a_span_far_below_the_threshold_is_no_candidate(tmp_path):
 
 def test_a_reader_without_calibration_keeps_the_logistic_score(tmp_path):
     result = fast_assistant(tmp_path).ask("Where will the UN talks resume?")  # margin 5 over threshold 0
-    rank = [p.paragraph for p in result.passages].index(result.citation.paragraph) + 1
+    rank = [p.paragraph for p in result.passages].index(result.citation.passage) + 1
     raw = 5.0 - math.log(rank)
     assert result.score == pytest.approx(round(1 / (1 + math.exp(-raw)), 4)) and result.confidence == "high"
     assert LogisticConfidence(1.0).label(0.7) == "medium" and LogisticConfidence(1.0).probability(-1e9) == 0.0

@@ -68,6 +68,7 @@ def test_build_add_info_and_ask_json(env, built_index):
         assert {"article_id", "title", "paragraph", "score", "text"} <= set(p)
     if result["found"]:
         c = result["citation"]
+        assert isinstance(c["passage"], int) and c["paragraph"] == c["passage"]  # the deprecated alias, for now
         assert article_text(built_index, c["article_id"])[c["start"]:c["end"]] == result["answer"]
         assert result["answer"] in result["context"]
     else:

@@ -129,7 +129,7 @@ def test_the_opened_article_marks_the_paragraph_the_citation_names(tmp_path):
     page = source_html(article, start=c.start, end=c.end, quote=True)
     cited = [int(n) for n in re.findall(r'class="nqa-para nqa-cited" id="nqa-para-(\d+)"', page)]
     assert cited == list(c.paragraphs) == [4]  # the bundled article's 4th paragraph, in its 3rd passage
-    assert c.paragraph == 2
+    assert c.passage == 2
     assert "<mark" in page and "Geneva</mark>" in page
 
 
@@ -232,7 +232,7 @@ def test_not_found_shows_the_unconfirmed_candidate_and_related_passages_only(han
     result = assistant.ask(CANDIDATE_QUESTION)
     cited = result.candidate.citation
     shown = [p for p in result.passages
-             if p.related and not (p.article_id == cited.article_id and p.paragraph == cited.paragraph)]
+             if p.related and not (p.article_id == cited.article_id and p.paragraph == cited.passage)]
     assert html.count('<li class="nqa-passage">') == len(shown) > 0
     assert f"Other passages read ({len(shown)})" in html
     # Raw scores only inside their own folded details.

@@ -65,7 +65,7 @@ def assert_cited_answer(result: dict, expected: str) -> None:
     assert result["context"][start:end] == result["answer"]
     citation = result["citation"]
     assert citation["end"] - citation["start"] == len(result["answer"])
-    assert isinstance(citation["paragraph"], int) and citation["title"]
+    assert isinstance(citation["passage"], int) and citation["paragraph"] == citation["passage"] and citation["title"]
 
 
 def converse(api, turns: list[tuple[str, str]]) -> list[dict]:

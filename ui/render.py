@@ -125,7 +125,7 @@ def passage_item(passage: RetrievedPassage) -> str:
 
 def _is_at(passage: RetrievedPassage, citation: Citation | None) -> bool:
     return (citation is not None and passage.article_id == citation.article_id
-            and passage.paragraph == citation.paragraph)
+            and passage.paragraph == citation.passage)
 
 
 def _scores_html(passages: Sequence[RetrievedPassage]) -> str:
