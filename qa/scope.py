@@ -15,7 +15,7 @@ their own inputs. What this leaves out: finding the passages (`index.store.Index
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 
 from index.metadata import is_url, outlet_of
@@ -57,7 +57,7 @@ class Scope:
             return None
         if not isinstance(scope, Scope):
             raise BadQuestionError(f"a scope must be a qa.Scope, not {type(scope).__name__}")
-        return cls.parse(**{f.name: getattr(scope, f.name) for f in fields(scope)})
+        return cls.parse(scope.articles, scope.outlets, scope.since, scope.until)
 
     @property
     def is_everything(self) -> bool:
