@@ -11,6 +11,13 @@ part of the collection (`Scope`). A bad question fails only its own call.
 After each batch the freed heap is handed back to the OS (`malloc_trim`): glibc otherwise keeps
 the memory of the reader's varying-size tensors, and a server's RSS crept up with every question.
 What this leaves out: the wait before a question gets here (Gradio's queue) and answering itself.
+
+Why not Gradio's own batching (`batch=True`, `max_batch_size`): measured in one run
+(benchmarks/gradio_batching.py: 8 clients x 4 questions through /ask, two interleaved rounds, a
+2-core CPU) it answered 2.03 questions/s against this batcher's 2.16 (one by one: 1.63), so it
+buys no speed, and it cannot do what the chat needs: the chat's reply is a generator (it shows
+"Searching…" first), which Gradio refuses in batch mode; one bad question fails every question of
+a Gradio batch; and a batch must be split by `top_k` and scope by hand. So this stays.
 """
 
 from __future__ import annotations
