@@ -19,7 +19,7 @@ from eval.gold_questions import BadGoldFileError, GoldQuestion, GoldSet
 from eval.judge import is_citation_correct, is_gold_passage, knows_gold_passage, question_type
 from qa.errors import QAError
 from qa.metrics import best_over_golds, exact_match, f1
-from qa.render import citation_to_json
+from qa.formats import citation_to_json
 from qa.types import AskResult, Turn
 
 PREVIEW_CHARS = 160  # of each retrieved passage in predictions.jsonl: enough to eyeball, small for 10k questions

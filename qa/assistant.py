@@ -25,7 +25,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.metadata import displayable
-from index.store import PassageStore
+from index.store import PassageSearcher
 from index.types import Article, Passage
 from qa.answer_policy import AnswerPolicy
 from qa.collection import Collection
@@ -62,7 +62,7 @@ class Assistant:
         return self.collection.embedder  # the collection may switch it to the precision of its index
 
     @property
-    def store(self) -> PassageStore:
+    def store(self) -> PassageSearcher:
         return self.collection.store
 
     @property

@@ -182,7 +182,7 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
         reader: ReaderOption = None):
     """Answer a question from the indexed articles, quoting them (or say they do not answer it)."""
     from qa.assistant import Assistant
-    from qa.render import result_to_json, result_to_text
+    from qa.formats import result_to_json, result_to_text
     from qa.scope import Scope
 
     def action():

@@ -1,6 +1,6 @@
 """What the assistant returns: a cited answer (or an honest "not found") and the passages it read.
 
-`qa.render.result_to_json(AskResult)` (its `dataclasses.asdict`, plus a citation's deprecated
+`qa.formats.result_to_json(AskResult)` (its `dataclasses.asdict`, plus a citation's deprecated
 "paragraph" alias of `passage`) is the JSON that `qa ask --json` prints and the UI's API returns.
 """
 

@@ -20,7 +20,7 @@ from qa.reader.calibrate import fit, fit_isotonic, leave_one_group_out, lowest_t
 from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
 from qa.reader.markup import is_markup
 from qa.reader.transformers_reader import PassageReading, ReaderSettings, load_reader_settings
-from qa.render import result_to_text
+from qa.formats import result_to_text
 from qa.retrieve import is_related, question_terms
 from qa.types import Turn
 

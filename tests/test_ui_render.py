@@ -7,7 +7,7 @@ import json
 import re
 
 from index.types import Article
-from qa.render import paragraph_label
+from qa.formats import paragraph_label
 from qa.types import AskResult, Candidate, Citation, RetrievedPassage
 from ui import export, panels, render
 

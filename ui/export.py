@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from qa.types import AskResult, Citation
-from qa.render import paragraph_label
+from qa.formats import paragraph_label
 from ui.render import NOT_FOUND_HEADLINE, UNCLEAR_HEADLINE, likely_right, safe_link
 
 

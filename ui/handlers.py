@@ -18,7 +18,7 @@ from typing import Any
 
 from qa import is_url, outlet_of
 from qa.errors import QAError
-from qa.render import result_to_json
+from qa.formats import result_to_json
 from qa.types import Article, AskResult, Turn
 from ui import export, panels, render
 from ui.assistant_like import AssistantLike

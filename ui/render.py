@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from qa.render import paragraph_label
+from qa.formats import paragraph_label
 from qa.types import AskResult, Candidate, Citation, RetrievedPassage
 
 NOT_FOUND_HEADLINE = "I couldn't find that in the articles."

@@ -1,4 +1,5 @@
-"""The JSON form of an answer: what `qa ask --json` prints and the UI's `ask` endpoint returns."""
+"""A result in the forms people read it: the JSON (`qa ask --json`, the chat's API), the terminal's text, and
+where a quote is ("¶ 3"). The chat's HTML is `ui.render`'s."""
 
 from __future__ import annotations
 
