@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fakes import HashEmbedder  # noqa: E402
+from index.ingest import ingest  # noqa: E402
 from index.load import load_paths  # noqa: E402
 from index.store import IndexStore  # noqa: E402
 
@@ -35,6 +36,7 @@ WRITER = textwrap.dedent("""
     import os, sys, time
     sys.path[:0] = [{root!r}, {tests!r}]
     from fakes import HashEmbedder
+    from index.ingest import ingest
     from index.load import load_paths
     from index.store import IndexStore
     store = IndexStore.open({folder!r}, HashEmbedder.name)
@@ -42,9 +44,9 @@ WRITER = textwrap.dedent("""
     writes = 0
     deadline = time.monotonic() + {seconds}
     while time.monotonic() < deadline and not os.path.exists({stop!r}):
-        store.add_articles(extra, HashEmbedder()); writes += 1
+        ingest(store, extra, HashEmbedder()); writes += 1
         store.remove([extra[0].id]); writes += 1
-        store.add_articles(extra[:1], HashEmbedder()); writes += 1
+        ingest(store, extra[:1], HashEmbedder()); writes += 1
         store.remove([a.id for a in extra]); writes += 1
         if writes % 20 == 0:
             store.compact(); writes += 1
@@ -78,7 +80,7 @@ def run(folder: Path, loads: int, writer_seconds: float, min_seconds: float = 0.
     embedder = HashEmbedder()
     stop = folder.with_name("stop-writer")
     store = IndexStore.create(folder, embedder.name, embedder.dim)
-    store.add_articles(load_paths([BUNDLED]).articles, embedder)
+    ingest(store, load_paths([BUNDLED]).articles, embedder)
     store.close()
     writer = subprocess.Popen([sys.executable, "-c", WRITER.format(
         root=str(ROOT), tests=str(ROOT / "tests"), folder=str(folder), jsonl=str(SAMPLES / "articles.jsonl"),

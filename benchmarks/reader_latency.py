@@ -43,7 +43,7 @@ def percentile(values: list[float], q: float) -> float:
 def make_reader(variant: str):
     import torch
 
-    from qa.reader.model import ReaderSettings, TransformersReader
+    from qa.reader.transformers_reader import ReaderSettings, TransformersReader
     from qa.settings import SHIPPED_READER, Settings
 
     if variant == "minilm":
@@ -51,7 +51,7 @@ def make_reader(variant: str):
         reader.warm_up()
         return reader
     if variant.startswith("trained-"):
-        from qa.reader.model import TorchRunner
+        from qa.reader.transformers_reader import TorchRunner
         from qa.settings import MPNET_READER
 
         runner = TorchRunner(Settings.from_env().cache_dir, precision=variant.split("-")[1])

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.embed import SentenceEmbedder  # noqa: E402
+from index.ingest import ingest  # noqa: E402
 from index.load import load_squad  # noqa: E402
 from index.split import split_article  # noqa: E402
 from index.store import IndexStore  # noqa: E402
@@ -275,7 +276,7 @@ def main() -> None:
     shutil.rmtree(folder, ignore_errors=True)
     store = IndexStore.create(folder, embedder.name, embedder.dim)
     t = time.perf_counter()
-    store.add_articles(take, embedder, progress=True)
+    ingest(store, take, embedder, progress=True)
     ingest_s = time.perf_counter() - t
     t = time.perf_counter()
     embedder.embed([p.text for a in take for p in split_article(a)])
@@ -329,7 +330,7 @@ def main() -> None:
 
         # adding 100 real news articles (embedded for real), then removing one
         t = time.perf_counter()
-        added = store.add_articles(news, embedder)
+        added = ingest(store, news, embedder)
         row["add_100_articles_seconds"] = round(time.perf_counter() - t, 2)
         row["added_passages"] = sum(len(split_article(a)) for a in added.added)
         t = time.perf_counter()

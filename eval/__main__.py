@@ -89,7 +89,7 @@ def _run(args) -> int:
     from eval.report import headline_table, write_run
     from eval.run_metrics import summarize_outcomes
     from eval.runner import run_gold_set
-    from qa.reader.readers import reader_folder
+    from qa.reader.registry import reader_folder
     from qa.settings import Settings
 
     settings = Settings.from_env(top_k=args.top_k, no_answer_threshold=args.no_answer_threshold)

@@ -62,7 +62,7 @@ def is_citation_correct(question: GoldQuestion, citation, answer: str, article_t
         )
     if _names_passage(question):
         return (question.article_id is None or citation.article_id == question.article_id) and (
-            question.paragraph is None or citation.paragraph == question.paragraph
+            question.paragraph is None or citation.passage == question.paragraph
         )
     return any(
         start < citation.end and start + len(gold) > citation.start

@@ -10,7 +10,6 @@ What this leaves out: choosing the index, aggregating metrics, writing files.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from eval.gold_questions import BadGoldFileError, GoldQuestion, GoldSet
 from eval.judge import is_citation_correct, is_gold_passage, knows_gold_passage, question_type
 from qa.errors import QAError
 from qa.metrics import best_over_golds, exact_match, f1
+from qa.formats import citation_to_json
 from qa.types import AskResult, Turn
 
 PREVIEW_CHARS = 160  # of each retrieved passage in predictions.jsonl: enough to eyeball, small for 10k questions
@@ -61,7 +61,7 @@ def run_gold_set(
 ) -> list[QuestionOutcome]:
     if oracle and gold_set.kind == "conversations":
         raise BadGoldFileError("--oracle reads single questions; a conversation needs retrieval to resolve follow-ups")
-    article_texts = {article.id: article.text for article in assistant.articles()}
+    article_texts = {article.id: article.text for article in assistant.collection.articles()}
     outcomes = []
     total = sum(len(conversation.turns) for conversation in gold_set.conversations)
     with tqdm(total=total, desc="asking", unit="q", disable=not show_progress) as progress:
@@ -116,7 +116,7 @@ def _ask_one(assistant, gold: GoldQuestion, history, top_k, retrieval_depth, ora
         prediction=prediction,
         found=bool(result.found),
         score=result.score,
-        citation=dataclasses.asdict(result.citation) if result.citation is not None else None,
+        citation=citation_to_json(result.citation),
         citation_correct=citation_correct,
         retrieved=retrieved,
         gold_rank=gold_rank,
@@ -125,7 +125,7 @@ def _ask_one(assistant, gold: GoldQuestion, history, top_k, retrieval_depth, ora
         exact_match=best_over_golds(exact_match, prediction, golds),
         f1=best_over_golds(f1, prediction, golds),
         oracle=bool(oracle_passages),
-        confidence=getattr(result, "confidence", None) if result.found else None,
+        confidence=result.confidence if result.found else None,
     )
 
 
@@ -148,7 +148,7 @@ def _oracle_passages(assistant, gold: GoldQuestion, article_texts: dict[str, str
     passages = [
         passage
         for article_id in article_ids
-        for passage in assistant.passages_of(article_id)
+        for passage in assistant.collection.passages_of(article_id)
         if is_gold_passage(gold, passage.article_id, passage.index, passage.start, passage.end, passage.text)
     ]
     if not passages:

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from index.embed import Embedder, SentenceEmbedder
-from index.errors import QAError
+from newsqa.errors import QAError
 from index.types import Article, Passage
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class IndexPart:
 class RayIngest:
     """The parts of one run, as an iterator; `skipped` and `duplicates` are complete once it is exhausted."""
 
-    _parts: Iterator[IndexPart]
+    _parts: Generator[IndexPart, None, None]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file or record, reason), as LoadReport
     duplicates: int = 0  # articles dropped because their id came earlier in this run
 
@@ -77,9 +77,7 @@ class RayIngest:
 
     def close(self) -> None:
         """Stop early: ends the Ray run (and the local Ray it started)."""
-        close = getattr(self._parts, "close", None)
-        if close:
-            close()
+        self._parts.close()
 
 
 def embed_on_ray(paths: Sequence[str | Path], address: str = "auto", *, batch_size: int = 64,
@@ -94,7 +92,8 @@ def embed_on_ray(paths: Sequence[str | Path], address: str = "auto", *, batch_si
     else ("ray://host:10001", "host:6379") goes to `ray.init(address=...)`. When Ray is already
     initialised in this process it is used as it is and left running.
     batch_size: rows per embedding call (at most that many passages). make_embedder: builds the
-    embedder once in each actor (it must be importable on the workers). embedders: a fixed number
+    embedder once in each actor (it must be importable on the workers); give it the cache folder
+    as an argument (`qa.collection` does), since a worker does not see the driver's environment. embedders: a fixed number
     of embedder actors, default an autoscaling pool of one to as many as the cluster fits,
     `cpus_per_embedder` each. articles_per_part: whole articles per `IndexPart`.
     """
@@ -102,10 +101,14 @@ def embed_on_ray(paths: Sequence[str | Path], address: str = "auto", *, batch_si
         raise QAError("batch_size and articles_per_part must be at least 1")
     _import_ray()  # fail now, not at the first part, when Ray is missing
     files, skipped = _list_files(paths)
-    run = RayIngest(iter(()), skipped=skipped)
+    run = RayIngest(_no_parts(), skipped=skipped)
     run._parts = _run(run, files, address, batch_size, make_embedder, articles_per_part, embedders,
                       cpus_per_embedder, num_cpus)
     return run
+
+
+def _no_parts() -> Generator[IndexPart, None, None]:
+    yield from ()
 
 
 def _import_ray():
@@ -223,9 +226,7 @@ class _EmbedPassages:
 
     def __init__(self, make_embedder: Callable[[], Embedder]):
         self.embedder = make_embedder()
-        warm_up = getattr(self.embedder, "warm_up", None)
-        if warm_up:
-            warm_up()
+        self.embedder.warm_up()
 
     def __call__(self, batch):
         import pyarrow as pa

@@ -39,7 +39,8 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import QAError
+from newsqa.cache import cache_dir_from_env
+from newsqa.errors import QAError
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,12 @@ def precision_of(name: str) -> str | None:
 
 
 class Embedder(Protocol):
+    """Texts to L2-normalised float32 vectors; `name` is what an index records to refuse another model's."""
+
     name: str
     dim: int
 
+    def warm_up(self) -> None: ...  # load the model now; safe to call twice
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
 
 
@@ -93,9 +97,9 @@ def _cpu_count() -> int:
 
 
 def default_embedder_cache() -> Path:
-    from qa.settings import Settings  # stdlib only; imported late to keep index/ free of qa/ at import
-
-    return Settings.from_env().cache_dir / "embedder"
+    """Where the int8 conversion is kept when the embedder is given no folder (`Assistant` gives
+    its settings' one; Ray workers get it as an argument)."""
+    return cache_dir_from_env() / "embedder"
 
 
 class SentenceEmbedder:

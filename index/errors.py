@@ -1,12 +1,12 @@
-"""Errors the index raises. `QAError` is the root of the whole project's hierarchy (qa.errors adds to it).
+"""Errors the index raises, under the project's root `newsqa.errors.QAError` (qa.errors adds the assistant's).
 
 Every error a user can cause carries a one-line message that says what to do; the CLI prints
 it and exits 1, the UI shows it as a chat message.
 """
 
+from newsqa.errors import QAError
 
-class QAError(Exception):
-    """Base class of every error a user can cause."""
+__all__ = ["BadArticleError", "EmbedderMismatchError", "IndexFormatError", "IndexNotFoundError", "QAError"]
 
 
 class BadArticleError(QAError):

@@ -33,11 +33,22 @@ def source_of_path(path) -> str:
     return displayable(os.fspath(path))
 
 
+def is_url(source: str | None) -> bool:
+    """Whether a source is a web address (http or https, any case) rather than a file or pasted text.
+
+    The one test of it: the replace policy (an article under an indexed URL replaces it), the
+    outlet a source names, and how the chat shows a source all go by it."""
+    return bool(source) and _URL.match(source.strip()) is not None
+
+
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
 def outlet_of(source: str | None) -> str:
     """The site an article came from: its URL's host without "www.", lower-cased ("" for a file or
     pasted text). It is what a user filters by ("bbc.co.uk"), so it is derived from the source rather
     than stored, and an index built before it existed has it too."""
-    if not source or not re.match(r"^https?://", source, re.IGNORECASE):
+    if not is_url(source):
         return ""
     try:
         host = urlsplit(source.strip()).hostname or ""

@@ -14,7 +14,8 @@ A write happens in this order, so that a crash at any point leaves the old state
 The next writer undoes any write whose `pending` row is still there. Readers see only what the
 database lists: a BM25 or vector hit whose passage is not in the database is dropped.
 
-Adding writes only the new data; removing is a tombstone; compaction (automatic when small
+Splitting and embedding are the caller's (`index.ingest`): a write takes passages with their
+vectors. Adding writes only the new data; removing is a tombstone; compaction (automatic when small
 segments pile up, or `qa index compact`) rewrites the live vectors as one segment, with an
 approximate index once the collection is large enough for it to pay.
 """
@@ -25,7 +26,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -39,7 +39,6 @@ import numpy as np
 from index import records
 from index.errors import EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from index.sparse import SparseIndex
-from index.split import split_article
 from index.types import Article, Passage
 from index.vectors import APPROXIMATE_MIN_VECTORS, Segment, remove_segment, search_segments, write_segment
 
@@ -48,22 +47,23 @@ METRIC = "inner_product"
 VECTORS = "vectors"
 BM25 = "bm25"
 WRITE_LOCK = ".write.lock"
+# How far a build got, in the meta table: BUILDING from its start, COMPLETE once it committed all
+# its articles. An index only ever added to has neither.
+BUILD_STATE, BUILDING, COMPLETE = "build", "building", "complete"
 # Merge the small segments once there are more than this many (each costs a search per question);
 # rebuild everything once tombstones are this share of the vectors.
 MAX_SMALL_SEGMENTS = 8
 MAX_TOMBSTONE_SHARE = 0.2
 # Each large segment costs a probe of its inverted lists per question: past this many, rebuild as one.
 MAX_APPROXIMATE_SEGMENTS = 8
-# Articles embedded and committed per batch: an interrupted long build keeps what was committed.
-COMMIT_EVERY_PASSAGES = 2048
 # Scopes whose passage ids are kept between questions (a chat's users pick a few article sets)
 MAX_CACHED_SCOPES = 64
 
 log = logging.getLogger(__name__)
 
 
-class PassageStore(Protocol):
-    """What retrieval and the assistant need from an index; `IndexStore` is the one we ship."""
+class PassageSearcher(Protocol):
+    """The read side of an index: what retrieval and answering need. `IndexStore` is the one we ship."""
 
     embedder_name: str
     dim: int
@@ -79,6 +79,24 @@ class PassageStore(Protocol):
     def articles(self, ids: list[str] | None = None) -> list[Article]: ...
     def article_infos(self) -> list[dict]: ...
     def counts(self) -> tuple[int, int]: ...
+
+
+class PassageWriter(Protocol):
+    """The write side of an index. Each call is one crash-safe write; splitting and embedding are
+    the caller's (`index.ingest`)."""
+
+    def known_ids(self, article_ids: Iterable[str]) -> set[str]: ...
+    def add_embedded(self, articles: list[Article], passages: list[Passage], vectors: np.ndarray,
+                     replace_sources: set[str] | None = None) -> "AddResult": ...
+    def remove(self, keys: Iterable[str]) -> list[Article]: ...
+    def compact(self, full: bool = True) -> dict: ...
+    def describe(self) -> dict: ...
+    def build_state(self) -> str | None: ...
+    def set_build_state(self, state: str) -> None: ...
+
+
+class PassageStore(PassageSearcher, PassageWriter, Protocol):
+    """Both sides of an index: what the assistant's collection opens."""
 
 
 def upgrade_hint(folder: Path) -> str:
@@ -110,10 +128,6 @@ def _package_version() -> str:
         return version("newsqa")
     except Exception:  # not installed as a distribution (running from a source tree)
         return "0+source"
-
-
-def _is_url(source: str) -> bool:
-    return bool(re.match(r"https?://", source or ""))
 
 
 class IndexStore:
@@ -282,47 +296,15 @@ class IndexStore:
                 "embedding_model": meta["embedding_model"], "embedding_dim": int(meta["embedding_dim"]),
                 "metric": meta["metric"], "article_count": n_articles, "passage_count": n_passages,
                 "created_at": meta["created_at"], "updated_at": meta.get("updated_at", meta["created_at"]),
-                "package_version": meta["package_version"],
+                "package_version": meta["package_version"], "build": meta.get(BUILD_STATE),
                 "segments": [{"name": n, "vectors": r, "approximate": bool(a)} for n, r, a in segments],
                 "tombstones": tombstones}
 
     # ---- writing --------------------------------------------------------------------------
-    def add_articles(self, articles: list[Article], embedder, progress: bool = False,
-                     commit_every: int = COMMIT_EVERY_PASSAGES, replace: bool = True) -> AddResult:
-        """Split, embed and commit the articles not indexed yet, in batches of about `commit_every`
-        passages; an article under the URL (or single-article file) of an indexed one replaces it,
-        unless `replace` is False."""
-        result = AddResult()
+    def known_ids(self, article_ids: Iterable[str]) -> set[str]:
+        """Which of these article ids the index holds (what a resumed build skips)."""
         with self.reading():
-            known = records.existing_ids(self._db, [a.id for a in articles])
-        unique: dict[str, Article] = {}
-        for article in articles:
-            if article.id not in known:
-                unique.setdefault(article.id, article)
-        per_source: dict[str, int] = {}
-        for article in articles:
-            per_source[article.source] = per_source.get(article.source, 0) + 1
-        split = [(article, split_article(article)) for article in unique.values()]
-        bar = _progress_bar(sum(len(ps) for _, ps in split)) if progress else None
-        batch: list[tuple[Article, list[Passage]]] = []
-        size = 0
-        for n, (article, passages) in enumerate(split, 1):
-            batch.append((article, passages))
-            size += len(passages)
-            if size >= commit_every or n == len(split):
-                all_passages = [p for _, ps in batch for p in ps]
-                vectors = embedder.embed([p.text for p in all_passages])
-                stale = {a.source for a, _ in batch if replace and a.source
-                         and (_is_url(a.source) or per_source[a.source] == 1)}
-                part = self.add_embedded([a for a, _ in batch], all_passages, vectors, replace_sources=stale)
-                result.added.extend(part.added)
-                result.replaced.extend(part.replaced)
-                if bar is not None:
-                    bar.update(len(all_passages))
-                batch, size = [], 0
-        if bar is not None:
-            bar.close()
-        return result
+            return records.existing_ids(self._db, list(article_ids))
 
     def add_embedded(self, articles: list[Article], passages: list[Passage], vectors: np.ndarray,
                      replace_sources: set[str] | None = None) -> AddResult:
@@ -376,6 +358,15 @@ class IndexStore:
             result.added, result.replaced = list(new.values()), stale
             self._compact_if_due()
         return result
+
+    def build_state(self) -> str | None:
+        """BUILDING, COMPLETE, or None for an index that no build made (see BUILD_STATE)."""
+        with self.reading():
+            return records.read_meta(self._db).get(BUILD_STATE)
+
+    def set_build_state(self, state: str) -> None:
+        with self._lock, write_lock(self.folder), records.transaction(self._db):
+            records.set_meta(self._db, **{BUILD_STATE: state})
 
     def remove(self, keys: Iterable[str]) -> list[Article]:
         """Remove the articles with these ids or sources (URL or file path); returns those removed."""
@@ -495,10 +486,3 @@ def remove_index(folder: Path) -> None:
     """Delete an index folder (for `build`, which starts over)."""
     shutil.rmtree(folder, ignore_errors=True)
 
-
-def _progress_bar(total: int):
-    if not total:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="embedding", unit="passage", dynamic_ncols=True)

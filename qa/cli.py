@@ -1,4 +1,4 @@
-"""The `qa` command: build and grow indexes, ask questions, serve the chat, train the reader.
+"""The `qa` command: build and grow indexes, ask questions, serve the chat.
 
 Errors a user can cause (QAError) become one line on stderr and exit code 1, never a traceback.
 Heavy libraries load only inside commands, so `qa --help` stays fast.
@@ -52,14 +52,14 @@ def _run(action):
         _fail("interrupted")
 
 
-def _report_skipped(assistant) -> None:
-    report = getattr(assistant, "last_load_report", None)
+def _report_skipped(collection) -> None:
+    report = collection.last_load_report
     if report and report.skipped:
         typer.echo(f"skipped {len(report.skipped)} input(s) (see the warnings above)", err=True)
 
 
-def _summary(assistant) -> str:
-    articles, passages = assistant.store.counts()
+def _summary(collection) -> str:
+    articles, passages = collection.store.counts()
     return f"{articles} article(s), {passages} passage(s)"
 
 
@@ -70,12 +70,12 @@ def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folde
                     "--ray", help="load, split and embed on Ray Data: 'local', 'auto' (a running cluster) or "
                                   "its ADDRESS", show_default=False)] = None):
     """Make the index hold exactly these articles (committed in batches: run it again to continue)."""
-    from qa.assistant import Assistant
+    from qa.collection import Collection
 
     def action():
-        assistant = Assistant.build(paths, index, _settings(index), progress=True, ray=ray)
-        _report_skipped(assistant)
-        typer.echo(f"indexed {_summary(assistant)} into {index}")
+        collection = Collection.build(paths, index, _settings(index), progress=True, ray=ray)
+        _report_skipped(collection)
+        typer.echo(f"indexed {_summary(collection)} into {index}")
     _run(action)
 
 
@@ -84,15 +84,15 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders
               index: IndexOption = None):
     """Add articles (only the new ones are embedded and written); a new version under the same URL
     replaces the old one."""
-    from qa.assistant import Assistant
+    from qa.collection import Collection
 
     def action():
-        assistant = Assistant(_settings(index))
-        added = assistant.add(paths, progress=True)
-        _report_skipped(assistant)
-        replaced = len(assistant.last_add_result.replaced) if assistant.last_add_result else 0
+        collection = Collection(_settings(index))
+        added = collection.add(paths, progress=True)
+        _report_skipped(collection)
+        replaced = len(collection.last_add_result.replaced) if collection.last_add_result else 0
         typer.echo(f"added {len(added)} new article(s)" + (f", replacing {replaced} older version(s)" if replaced else "")
-                   + f"; the index now has {_summary(assistant)}")
+                   + f"; the index now has {_summary(collection)}")
     _run(action)
 
 
@@ -100,27 +100,26 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders
 def index_remove(keys: Annotated[list[str], typer.Argument(help="article ids, URLs or file paths")],
                  index: IndexOption = None):
     """Remove articles from the index."""
-    from qa.assistant import Assistant
+    from qa.collection import Collection
 
     def action():
-        assistant = Assistant.load(index, _settings(index))
-        removed = assistant.remove(keys)
+        collection = Collection.open(index, _settings(index))
+        removed = collection.remove(keys)
         if not removed:
             _fail(f"no indexed article has the id, URL or path {', '.join(keys)}")
         for article in removed:
             typer.echo(f"removed {article.id}  {article.title}")
-        typer.echo(f"the index now has {_summary(assistant)}")
+        typer.echo(f"the index now has {_summary(collection)}")
     _run(action)
 
 
 @index_app.command("compact")
 def index_compact(index: IndexOption = None):
     """Rewrite the vectors as one segment without removed passages (approximate search once large)."""
-    from qa.assistant import Assistant
+    from qa.collection import Collection
 
     def action():
-        assistant = Assistant.load(index, _settings(index))
-        report = assistant.compact()
+        report = Collection.open(index, _settings(index)).compact()
         typer.echo(f"compacted {report['segments_merged']} segment(s) into one of {report['vectors']} vector(s)")
     _run(action)
 
@@ -128,10 +127,10 @@ def index_compact(index: IndexOption = None):
 @index_app.command("upgrade")
 def index_upgrade(index: Annotated[Path, typer.Option("--index", help="index folder of an older format")]):
     """Convert an index of format 1 to today's format in place, keeping its vectors (no re-embedding)."""
-    from qa.assistant import Assistant
+    from qa.collection import Collection
 
     def action():
-        info = Assistant.upgrade(index, _settings(index)).describe()
+        info = Collection.upgrade(index, _settings(index)).describe()
         typer.echo(f"upgraded {index} to format {info['format_version']}: "
                    f"{info['article_count']} article(s), {info['passage_count']} passage(s)")
     _run(action)
@@ -141,12 +140,12 @@ def index_upgrade(index: Annotated[Path, typer.Option("--index", help="index fol
 def index_info(index: IndexOption = None,
                as_json: Annotated[bool, typer.Option("--json", help="print the index and its articles as JSON")] = False):
     """Show what an index holds: its format and models, and each article."""
-    from qa.assistant import Assistant
+    from qa.collection import Collection
 
     def action():
-        assistant = Assistant.load(index, _settings(index))
-        info = assistant.describe()
-        articles = assistant.article_infos()
+        collection = Collection.open(index, _settings(index))
+        info = collection.describe()
+        articles = collection.article_infos()
         if as_json:
             typer.echo(json.dumps({**info, "articles": articles}, indent=2, ensure_ascii=False))
             return
@@ -183,12 +182,13 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
         reader: ReaderOption = None):
     """Answer a question from the indexed articles, quoting them (or say they do not answer it)."""
     from qa.assistant import Assistant
-    from qa.render import result_to_json, result_to_text
+    from qa.formats import result_to_json, result_to_text
+    from qa.scope import Scope
 
     def action():
+        scope = Scope.parse(article or None, outlet or None, since, until)  # a bad scope fails before any model loads
         assistant = Assistant.load(index, _settings(index, reader))
-        result = assistant.ask(question, top_k=top_k, articles=article or None, outlets=outlet or None,
-                               since=since, until=until)
+        result = assistant.ask(question, top_k=top_k, scope=scope)
         typer.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=2) if as_json
                    else result_to_text(result))
     _run(action)

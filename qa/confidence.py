@@ -1,7 +1,7 @@
 """From the reader's raw answer score to a probability that the answer is right, and a label.
 
 The raw score of a span (its margin over "no answer", less log of its passage's retrieval rank,
-see `qa.assistant.passage_answer_score`) orders answers well but is not a probability. The shipped
+see `qa.answer_policy.passage_answer_score`) orders answers well but is not a probability. The shipped
 reader comes with `calibration.json` beside its weights: a monotone map fitted on held-out questions
 (`python -m qa.reader.calibrate`, which says how), the probability thresholds of the labels, and
 the floor above which a declined span is still shown as an unconfirmed candidate.

@@ -1,6 +1,8 @@
-"""The project's error hierarchy, in one place for callers: the index's errors plus the assistant's own."""
+"""The project's error hierarchy, in one place for callers: the root (`newsqa.errors.QAError`), the
+index's errors and the assistant's own."""
 
-from index.errors import BadArticleError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError, QAError
+from index.errors import BadArticleError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
+from newsqa.errors import QAError
 
 
 class BadQuestionError(QAError):

@@ -20,7 +20,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.sparse import content_terms
-from index.store import PassageStore
+from index.store import PassageSearcher
 from qa.types import RetrievedPassage
 
 
@@ -42,7 +42,7 @@ class Retriever(Protocol):
 class DenseRetriever:
     name = "dense"
 
-    def __init__(self, store: PassageStore, embedder: Embedder):
+    def __init__(self, store: PassageSearcher, embedder: Embedder):
         self.store, self.embedder = store, embedder
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
@@ -55,7 +55,7 @@ class DenseRetriever:
 class BM25Retriever:
     name = "bm25"
 
-    def __init__(self, store: PassageStore):
+    def __init__(self, store: PassageSearcher):
         self.store = store
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
@@ -84,7 +84,7 @@ class FusedRetriever:
         return [Hit(i, fused[i], raw[i]) for i in order[:k]]
 
 
-def make_retriever(name: str, store: PassageStore, embedder: Embedder, rrf_k: int = 60,
+def make_retriever(name: str, store: PassageSearcher, embedder: Embedder, rrf_k: int = 60,
                    depth: int = 50) -> Retriever:
     """The retriever a `Settings.retriever` name stands for."""
     if name == "dense":
@@ -96,7 +96,7 @@ def make_retriever(name: str, store: PassageStore, embedder: Embedder, rrf_k: in
     raise ValueError(f"unknown retriever {name!r} (dense, bm25 or fused)")
 
 
-def retrieve(retriever: Retriever, store: PassageStore, query: str, top_k: int,
+def retrieve(retriever: Retriever, store: PassageSearcher, query: str, top_k: int,
              allowed: np.ndarray | None = None, related_min_cosine: float = 1.0) -> list[RetrievedPassage]:
     """The `top_k` best passages, with their texts read from the store (only `allowed` ones, if given)."""
     if top_k <= 0:

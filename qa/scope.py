@@ -1,56 +1,87 @@
-"""A question's scope (`qa.types.Scope`) checked and put in the form the index filters by.
+"""A question's scope: which part of the collection it searches, checked once, where it is made.
 
-Bad values get one clear BadQuestionError: a date that is not YYYY-MM-DD or not a real day, a
-scope that ends before it starts, a name that is not text. An article id that is not indexed is no
-error: it allows nothing, so the question is simply not found there. Outlets are accepted as a
-user writes them ("www.BBC.co.uk", or a page's address) and compared as `index.metadata.outlet_of`
-names them. What this leaves out: finding the passages (`index.store.IndexStore.scoped_pids`).
+`Scope.parse(articles, outlets, since, until)` is the one place a scope's values are checked and
+put in the form the index filters by; a bad value raises the one `BadQuestionError` with a clear
+message: a date that is not YYYY-MM-DD or not a real day, a scope that ends before it starts, a
+name that is not text. An article id that is not indexed is no error: it allows nothing, so the
+question is simply not found there. Outlets are accepted as a user writes them ("www.BBC.co.uk",
+or a page's address) and kept as `index.metadata.outlet_of` names them. A date may carry a time
+of day (a date picker's); the day is what counts.
+
+`Assistant.ask(..., scope=)` and `ask_many` take a Scope; front ends build one with `parse` from
+their own inputs. What this leaves out: finding the passages (`index.store.IndexStore.scoped_pids`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
-from index.metadata import outlet_of
+from index.metadata import is_url, outlet_of
 from qa.errors import BadQuestionError
-from qa.types import Scope
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def scope_filters(scope: Scope | None) -> dict | None:
-    """Keyword arguments for `scoped_pids` (article_ids, outlets, since, until), or None for no limit."""
-    if scope is None:
-        return None
-    if not isinstance(scope, Scope):
-        raise BadQuestionError(f"a scope must be a qa.Scope, not {type(scope).__name__}")
-    since, until = _scope_date(scope.since, "since"), _scope_date(scope.until, "until")
-    if since is not None and until is not None and since > until:
-        raise BadQuestionError(f"the scope starts on {since}, after it ends on {until}")
-    articles = _scope_names(scope.articles, "article id")
-    outlets = _scope_names(scope.outlets, "outlet")
-    if outlets is not None:
-        outlets = [_outlet_name(o) for o in outlets]
-    if articles is None and outlets is None and since is None and until is None:
-        return None
-    return {"article_ids": articles, "outlets": outlets, "since": since, "until": until}
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ].*)?$")
 
 
-def _scope_date(value, name: str) -> str | None:
+@dataclass(frozen=True)
+class Scope:
+    """Which part of the collection a question searches; None in a field means no limit on it.
+
+    A scope is a key (a server batches questions by scope), so its names are tuples. Build one
+    with `Scope.parse`, which checks and normalises; the constructor takes values as they are."""
+
+    articles: tuple[str, ...] | None = None  # article ids
+    outlets: tuple[str, ...] | None = None  # outlet names, as `outlet_of` gives them
+    since: str | None = None  # ISO date (YYYY-MM-DD), inclusive; articles without a date are left out
+    until: str | None = None  # ISO date, inclusive
+
+    @classmethod
+    def parse(cls, articles=None, outlets=None, since=None, until=None) -> "Scope | None":
+        """A checked scope from user input, or None when it sets no limit.
+
+        Raises BadQuestionError naming the value that is wrong."""
+        since, until = _day(since, "since"), _day(until, "until")
+        if since is not None and until is not None and since > until:
+            raise BadQuestionError(f"the scope starts on {since}, after it ends on {until}")
+        outlet_names = _names(outlets, "outlet")
+        scope = cls(_names(articles, "article id"),
+                    None if outlet_names is None else tuple(dict.fromkeys(_outlet_name(o) for o in outlet_names)),
+                    since, until)
+        return None if scope.is_everything else scope
+
+    @classmethod
+    def check(cls, scope) -> "Scope | None":
+        """A scope given to the assistant, checked again (it may have been built without `parse`)."""
+        if scope is None:
+            return None
+        if not isinstance(scope, Scope):
+            raise BadQuestionError(f"a scope must be a qa.Scope, not {type(scope).__name__}")
+        return cls.parse(scope.articles, scope.outlets, scope.since, scope.until)
+
+    @property
+    def is_everything(self) -> bool:
+        return self.articles is None and self.outlets is None and self.since is None and self.until is None
+
+    def filters(self) -> dict:
+        """Keyword arguments for the store's `scoped_pids`."""
+        return {"article_ids": self.articles, "outlets": self.outlets, "since": self.since, "until": self.until}
+
+
+def _day(value, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, date):
         return value.isoformat()[:10]
     if isinstance(value, str) and _ISO_DAY.match(value.strip()):
         try:
-            return date.fromisoformat(value.strip()).isoformat()
+            return date.fromisoformat(value.strip()[:10]).isoformat()
         except ValueError:
             pass
     raise BadQuestionError(f"{name} must be a date written YYYY-MM-DD, such as 2017-11-21, not {value!r}")
 
 
-def _scope_names(values, what: str) -> list[str] | None:
+def _names(values, what: str) -> tuple[str, ...] | None:
     if values is None:
         return None
     try:
@@ -60,15 +91,13 @@ def _scope_names(values, what: str) -> list[str] | None:
     for value in values:
         if not isinstance(value, str):
             raise BadQuestionError(f"each {what} of a scope must be text, not {value!r}")
-    return values
+    return tuple(dict.fromkeys(values))
 
 
 def _outlet_name(name: str) -> str:
     """An outlet as a user may write it ("www.BBC.co.uk", "https://bbc.co.uk/news") in the form
     `outlet_of` gives ("bbc.co.uk"); "" stays "" (files and pasted text)."""
     name = name.strip()
-    if re.match(r"^https?://", name, re.IGNORECASE):
+    if is_url(name):
         return outlet_of(name)
     return name.lower().split("/")[0].removeprefix("www.")
-
-

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from newsqa.cache import CACHE_ENV, default_cache_dir
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "putin-hosts-assad-in-sochi.txt"
 SHIPPED_READER = PACKAGE_DIR / "reader" / "weights"
@@ -33,17 +35,12 @@ def _shipped_bundled_index_key() -> str:
     return bundled_index_key(BUNDLED_ARTICLE)
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "newsqa"
-
-
 @dataclass(frozen=True)
 class Settings:
     """What the assistant is made of and how it behaves. The parts are named here and composed by
     `Assistant`: the store (`index.store.IndexStore`), the embedder (`index.embed`), the retriever
-    (`qa.retrieve.make_retriever`: "fused", "dense" or "bm25") and the reader (`qa.reader.readers`:
-    "minilm" or "mpnet", or any model folder as `reader_model`) and its backend (`qa.reader.model.RUNNERS`)."""
+    (`qa.retrieve.make_retriever`: "fused", "dense" or "bm25") and the reader (`qa.reader.registry`:
+    "minilm" or "mpnet", or any model folder as `reader_model`) and its backend (`qa.reader.transformers_reader.RUNNERS`)."""
 
     index_dir: Path | None = None  # None: the bundled article's index, built on first use
     embedder_precision: str = "int8"  # "int8" (ONNX Runtime), "bf16" or "fp32": see index.embed
@@ -84,8 +81,8 @@ class Settings:
             env["reader_precision"] = os.environ["NEWSQA_READER_PRECISION"]
         if os.environ.get("NEWSQA_RETRIEVER"):
             env["retriever"] = os.environ["NEWSQA_RETRIEVER"]
-        if os.environ.get("NEWSQA_CACHE"):
-            env["cache_dir"] = Path(os.environ["NEWSQA_CACHE"])
+        if os.environ.get(CACHE_ENV):
+            env["cache_dir"] = Path(os.environ[CACHE_ENV])
         return cls().with_overrides(**env).with_overrides(**overrides)
 
     @property

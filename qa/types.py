@@ -1,6 +1,7 @@
 """What the assistant returns: a cited answer (or an honest "not found") and the passages it read.
 
-`dataclasses.asdict(AskResult)` is the JSON that `qa ask --json` prints and the UI's API returns.
+`qa.formats.result_to_json(AskResult)` (its `dataclasses.asdict`, plus a citation's deprecated
+"paragraph" alias of `passage`) is the JSON that `qa ask --json` prints and the UI's API returns.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from index.types import Article, Passage  # re-exported: front ends reach the index's types through qa
+from qa.scope import Scope  # re-exported: a scope is part of what a question asks
 
 __all__ = ["Article", "AskResult", "Candidate", "Citation", "Passage", "RetrievedPassage", "Scope", "Turn"]
 
@@ -24,40 +26,13 @@ class Turn:
 class Citation:
     article_id: str
     title: str
-    paragraph: int  # 0-based passage number within the article
+    passage: int  # 0-based number of the passage (the retrieval unit) within the article; not a paragraph
     start: int  # character offsets into the article text: article.text[start:end] == answer
     end: int
     source: str = ""  # file path or URL of the article, when known
     # 1-based numbers of the article's own paragraphs (blank-line separated blocks of
     # Article.text) that the quote lies in, as a reader of the article counts them
     paragraphs: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which part of the collection a question searches; None in a field means no limit on it."""
-
-    articles: tuple[str, ...] | None = None  # article ids
-    outlets: tuple[str, ...] | None = None  # outlet names, as `Assistant.article_infos()` gives them
-    since: str | None = None  # ISO date (YYYY-MM-DD), inclusive; articles without a date are left out
-    until: str | None = None  # ISO date, inclusive
-
-    def __post_init__(self):
-        # a scope is a key (a server batches questions by scope): lists become tuples, and one
-        # name given as a string is a tuple of one, not of its characters
-        for name in ("articles", "outlets"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, (value,))
-            elif value is not None and not isinstance(value, tuple):
-                try:
-                    object.__setattr__(self, name, tuple(value))
-                except TypeError:
-                    pass  # not a sequence: left as given, for the assistant to reject with a clear message
-
-    @property
-    def is_everything(self) -> bool:
-        return self.articles is None and self.outlets is None and self.since is None and self.until is None
 
 
 @dataclass(frozen=True)
@@ -114,3 +89,15 @@ class AskResult:
     # when the question cannot be read without an earlier turn that is not there ("When?" as a
     # first question): what to ask the user back; found is False and nothing was retrieved
     clarification: str | None = None
+
+    @classmethod
+    def not_found(cls, question: str, resolved_question: str, passages: list[RetrievedPassage],
+                  retrieval_query: str = "", candidate: Candidate | None = None) -> "AskResult":
+        """No answer cleared the bar: the passages read, and the closest span if one came near."""
+        return cls(question, False, None, None, None, None, passages, resolved_question,
+                   retrieval_query=retrieval_query, candidate=candidate)
+
+    @classmethod
+    def clarify(cls, question: str, resolved_question: str, clarification: str) -> "AskResult":
+        """A question back to the user instead of a search (nothing was retrieved)."""
+        return cls(question, False, None, None, None, None, [], resolved_question, clarification=clarification)

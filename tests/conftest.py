@@ -40,7 +40,7 @@ def real_embedder(tmp_path_factory):
 def shipped_reader():
     # the weights are part of the package: missing weights are a broken checkout, not a skip
     assert (SHIPPED_READER / "model.safetensors").exists(), "qa/reader/weights/model.safetensors is missing"
-    from qa.reader.model import TransformersReader
+    from qa.reader.transformers_reader import TransformersReader
 
     reader = TransformersReader(SHIPPED_READER)
     reader.warm_up()

@@ -29,6 +29,10 @@ class FakeAssistant:
         self.asked: list[tuple[str, list]] = []  # (question, history) of each ask call
         self.read_calls: list[tuple[str, list[Passage]]] = []
 
+    @property
+    def collection(self) -> "FakeAssistant":
+        return self  # the stand-in is its own collection: it lists articles and their passages
+
     def articles(self) -> list[Article]:
         return list(self._articles)
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from qa.reader.decode import Span
-from qa.reader.model import PassageReading, ReaderSettings
+from qa.reader.transformers_reader import PassageReading, ReaderSettings
 
 
 class HashEmbedder:
@@ -30,7 +30,14 @@ class HashEmbedder:
         return out
 
 
-class KeywordReader:
+class ReadsOneByOne:
+    """`read_many` as a loop over `read`, for stand-in readers (the `Reader` protocol asks for both)."""
+
+    def read_many(self, items):
+        return [self.read(question, passages) if passages else [] for question, passages in items]
+
+
+class KeywordReader(ReadsOneByOne):
     """Answers with a fixed span: for a question containing a key, the first occurrence of its answer."""
 
     def __init__(self, answers: dict[str, str], threshold: float = 0.0):

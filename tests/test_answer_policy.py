@@ -19,20 +19,20 @@ from qa.followup import clarification, is_bare_followup
 from qa.reader.calibrate import fit, fit_isotonic, leave_one_group_out, lowest_threshold
 from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
 from qa.reader.markup import is_markup
-from qa.reader.model import PassageReading, ReaderSettings, load_reader_settings
-from qa.render import result_to_text
+from qa.reader.transformers_reader import PassageReading, ReaderSettings, load_reader_settings
+from qa.formats import result_to_text
 from qa.retrieve import is_related, question_terms
 from qa.types import Turn
 
 from conftest import BUNDLED, SHIPPED_READER
-from fakes import HashEmbedder
+from fakes import HashEmbedder, ReadsOneByOne
 from ui_support import fast_assistant
 
 CALIBRATION = Calibration(raw_scores=(0.0, 1.0, 2.0, 4.0), probabilities=(0.1, 0.3, 0.5, 0.95),
                           high=0.9, medium=0.5, candidate_floor=0.25)
 
 
-class ScriptedReader:
+class ScriptedReader(ReadsOneByOne):
     """Quotes, in each passage, the first of its (text, margin) pairs found there."""
 
     def __init__(self, spans: list[tuple[str, float]], threshold: float = 1.0, calibration=CALIBRATION):
@@ -83,22 +83,22 @@ def test_a_citation_names_the_articles_own_paragraph_not_the_passage(tmp_path):
     assistant = fast_assistant(tmp_path)
     result = assistant.ask("Where will the UN talks resume?")
     c = result.citation
-    text = assistant.article(c.article_id).text
+    text = assistant.collection.article(c.article_id).text
     assert c.paragraphs == (paragraph_number(text, c.start),)
     # in the bundled article short paragraphs are merged into passages: the third passage holds the
     # article's 4th and 5th paragraphs, and the quote is in the 4th
-    assert (c.paragraph, c.paragraphs) == (2, (4,))
-    assert "paragraph 4," in result_to_text(result)
+    assert (c.passage, c.paragraphs) == (2, (4,))
+    assert "¶ 4," in result_to_text(result)
 
 
 def test_a_quote_over_two_paragraphs_names_both(tmp_path):
     caption = "Russian President Vladimir Putin (left) and his Syrian counterpart"
     assistant = scripted(tmp_path, [(caption, 3.0)])
-    first_passage = assistant.passages_of(assistant.articles()[0].id)[0]
+    first_passage = assistant.collection.passages_of(assistant.collection.articles()[0].id)[0]
     assistant.reader.spans = [(first_passage.text, 3.0)]  # the whole passage: two short paragraphs
     result = assistant.ask("After surprise talks in Sochi with Syrian President Bashar al-Assad, what did Putin say?")
     assert result.found and result.citation.paragraphs == (1, 2)
-    assert "paragraphs 1\u20132" in result_to_text(result)
+    assert "¶ 1\u20132" in result_to_text(result)
 
 
 def test_paragraph_numbers_from_offsets():
@@ -133,10 +133,10 @@ def test_a_span_that_came_close_is_a_candidate_not_an_answer(tmp_path):
     assert candidate.answer == "Geneva" and candidate.score == pytest.approx(0.28)
     assert candidate.context[candidate.context_start:candidate.context_end] == "Geneva"
     c = candidate.citation
-    assert assistant.article(c.article_id).text[c.start:c.end] == "Geneva" and c.paragraphs == (4,)
+    assert assistant.collection.article(c.article_id).text[c.start:c.end] == "Geneva" and c.paragraphs == (4,)
     text = result_to_text(result)
     assert "Not stated clearly; closest: \u201cGeneva\u201d" in text and "unconfirmed" in text
-    assert "paragraph 4" in text
+    assert "¶ 4" in text
 
 
 def test_a_span_far_below_the_threshold_is_no_candidate(tmp_path):
@@ -146,7 +146,7 @@ def test_a_span_far_below_the_threshold_is_no_candidate(tmp_path):
 
 def test_a_reader_without_calibration_keeps_the_logistic_score(tmp_path):
     result = fast_assistant(tmp_path).ask("Where will the UN talks resume?")  # margin 5 over threshold 0
-    rank = [p.paragraph for p in result.passages].index(result.citation.paragraph) + 1
+    rank = [p.paragraph for p in result.passages].index(result.citation.passage) + 1
     raw = 5.0 - math.log(rank)
     assert result.score == pytest.approx(round(1 / (1 + math.exp(-raw)), 4)) and result.confidence == "high"
     assert LogisticConfidence(1.0).label(0.7) == "medium" and LogisticConfidence(1.0).probability(-1e9) == 0.0

@@ -3,15 +3,15 @@
 import math
 
 from qa import Assistant, Settings
-from qa.assistant import passage_answer_score
+from qa.answer_policy import passage_answer_score
 from qa.reader.decode import Span
-from qa.reader.model import PassageReading, ReaderSettings
+from qa.reader.transformers_reader import PassageReading, ReaderSettings
 
 from conftest import BUNDLED
-from fakes import HashEmbedder
+from fakes import HashEmbedder, ReadsOneByOne
 
 
-class MarginReader:
+class MarginReader(ReadsOneByOne):
     """Gives the first word of each passage as the span, with margins set per passage rank."""
 
     def __init__(self, margins):
@@ -42,12 +42,12 @@ def test_log_rank_prior():
 
 def test_a_slightly_higher_margin_further_down_does_not_win(tmp_path):
     result = assistant_with(tmp_path, [4.0, 0.0, 4.5]).ask("Who met in Sochi?")
-    assert result.citation.paragraph == result.passages[0].paragraph
+    assert result.citation.passage == result.passages[0].paragraph
 
 
 def test_a_much_higher_margin_further_down_wins(tmp_path):
     result = assistant_with(tmp_path, [4.0, 0.0, 6.0]).ask("Who met in Sochi?")
-    assert result.citation.paragraph == result.passages[2].paragraph
+    assert result.citation.passage == result.passages[2].paragraph
     assert math.isclose(result.score, 1 / (1 + math.exp(-(6.0 - math.log(3) - 1.0))), rel_tol=1e-3)
 
 

@@ -35,7 +35,7 @@ def test_wrong_typed_metadata_is_dropped_with_a_warning_and_never_stored(tmp_pat
          "url": "https://example.org/dated"},
     ]))
     assistant = assistant_at(tmp_path / "idx", feed)
-    stored = {a.title: a for a in assistant.articles()}
+    stored = {a.title: a for a in assistant.collection.articles()}
     assert stored["Harbour budget"].published is None and stored["Harbour budget"].source == str(feed)
     assert stored["Dated"].published == "2017-11-21T08:30:00+00:00"
     assert stored["Dated"].source == "https://example.org/dated"
@@ -74,7 +74,7 @@ def test_a_file_name_that_is_not_utf8_is_indexed_and_saved(tmp_path):
     with open(odd, "w") as f:
         f.write(TEXT)
     assistant = assistant_at(tmp_path / "idx", folder)
-    (article,) = assistant.articles()
+    (article,) = assistant.collection.articles()
     assert article.source.endswith("r\ufffdsum\ufffd.txt")
     assert not list(tmp_path.glob(".idx*"))
 

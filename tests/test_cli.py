@@ -68,6 +68,7 @@ def test_build_add_info_and_ask_json(env, built_index):
         assert {"article_id", "title", "paragraph", "score", "text"} <= set(p)
     if result["found"]:
         c = result["citation"]
+        assert isinstance(c["passage"], int) and c["paragraph"] == c["passage"]  # the deprecated alias, for now
         assert article_text(built_index, c["article_id"])[c["start"]:c["end"]] == result["answer"]
         assert result["answer"] in result["context"]
     else:
@@ -98,7 +99,7 @@ def test_plain_text_names_the_paragraph_and_the_label_and_asks_back(env, built_i
     bundled = next(a for a in info["articles"] if a["source"] == str(BUNDLED))
     out = qa(env, "ask", "Where will the UN talks resume?", "--index", built_index, "--article", bundled["id"]).stdout
     # the bundled article's third passage holds its 4th and 5th paragraphs; the answer is in the 4th
-    assert "Geneva" in out and "paragraph 4," in out
+    assert "Geneva" in out and "¶ 4," in out
     assert re.search(r"\(confidence (high|medium|low), [01]\.\d\d\)", out)
     asked_back = qa(env, "ask", "When?", "--index", built_index).stdout
     assert asked_back.startswith('What would you like to know "when" about?')
@@ -107,7 +108,7 @@ def test_plain_text_names_the_paragraph_and_the_label_and_asks_back(env, built_i
 def article_text(folder, article_id):
     from qa import Assistant, Settings
 
-    return Assistant.load(folder, Settings(index_dir=Path(folder))).article(article_id).text
+    return Assistant.load(folder, Settings(index_dir=Path(folder))).collection.article(article_id).text
 
 
 def test_info_lists_articles_then_remove_by_id_and_url_and_compact(env, tmp_path):

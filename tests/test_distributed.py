@@ -153,9 +153,9 @@ def test_cli_build_on_ray_commits_the_same_index_as_a_single_process_build(tmp_p
 
     single = Assistant.build(paths, tmp_path / "idx", Settings(index_dir=tmp_path / "idx"))
     on_ray = IndexStore.open(tmp_path / "ray-idx", single.embedder.name)
-    assert sorted(a.id for a in on_ray.articles()) == sorted(a.id for a in single.articles())
-    for article in single.articles():
-        assert on_ray.passages_of(article.id) == single.passages_of(article.id)
+    assert sorted(a.id for a in on_ray.articles()) == sorted(a.id for a in single.collection.articles())
+    for article in single.collection.articles():
+        assert on_ray.passages_of(article.id) == single.collection.passages_of(article.id)
     for question in ("When did the harbour council meet?", "Where will the UN talks resume?"):
         vector = single.embedder.embed([question])[0]
         ids_ray, scores_ray = on_ray.dense_search(vector, 5)

@@ -142,7 +142,7 @@ def test_the_bundled_cache_of_another_embedder_is_rebuilt_not_refused(tmp_path):
     assert Assistant(settings, embedder=HashEmbedder(), reader=KeywordReader({})).store.counts()[1]
     assistant = Assistant(settings, embedder=Renamed(), reader=KeywordReader({}))
     assert assistant.store.embedder_name == Renamed.name
-    assert assistant.describe()["embedding_model"] == Renamed.name and assistant.store.counts()[1]
+    assert assistant.collection.describe()["embedding_model"] == Renamed.name and assistant.store.counts()[1]
 
 
 def test_an_index_built_in_another_precision_opens_with_the_embedder_it_was_built_with(tmp_path, bundled_copy):

@@ -53,11 +53,11 @@ def test_squad_corpus_is_indexed_once_and_cached_by_the_files_hash(tmp_path):
     assistant = open_assistant(gold, None, settings, progress=False, **parts)
     corpus_dir = squad_corpus_dir(gold, settings)
     assert (corpus_dir / "index.sqlite").exists() and gold.sha256[:16] in corpus_dir.name
-    built = assistant.describe()["segments"]
+    built = assistant.collection.describe()["segments"]
 
     again = open_assistant(gold, None, settings, progress=False, **parts)
-    assert again.describe()["segments"] == built  # loaded, not rebuilt (a write makes a new segment)
-    assert [a.id for a in again.articles()] == [a.id for a in assistant.articles()]
+    assert again.collection.describe()["segments"] == built  # loaded, not rebuilt (a write makes a new segment)
+    assert [a.id for a in again.collection.articles()] == [a.id for a in assistant.collection.articles()]
 
     outcomes = run_gold_set(again, gold, top_k=2, show_progress=False)
     assert [o.exact_match for o in outcomes] == [1.0, 1.0]

@@ -39,7 +39,7 @@ def test_every_passage_is_a_slice_of_its_article(raw):
 
 @pytest.fixture(scope="module")
 def tiny_reader(tmp_path_factory):
-    from qa.reader.model import ReaderSettings, TransformersReader
+    from qa.reader.transformers_reader import ReaderSettings, TransformersReader
 
     folder = build_tiny_qa_model(tmp_path_factory.mktemp("tiny-qa"))
     # short windows so long passages are read in several strided windows

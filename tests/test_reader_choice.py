@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from qa.errors import ReaderError
-from qa.reader import readers
-from qa.reader.model import TransformersReader
+from qa.reader import registry
+from qa.reader.transformers_reader import TransformersReader
 from qa.settings import MPNET_READER, READER_NAMES, SHIPPED_READER, Settings
 
 QA = Path(sys.executable).parent / "qa"
@@ -21,11 +21,11 @@ QA = Path(sys.executable).parent / "qa"
 def test_minilm_is_the_default_reader():
     settings = Settings()
     assert settings.reader == "minilm" and settings.reader_model is None
-    assert readers.reader_folder(settings) == str(SHIPPED_READER)
-    reader = readers.make_reader(settings)
+    assert registry.reader_folder(settings) == str(SHIPPED_READER)
+    reader = registry.make_reader(settings)
     assert isinstance(reader, TransformersReader) and reader.model_name_or_path == str(SHIPPED_READER)
     assert reader.runner.cache_dir == settings.cache_dir  # where a packaged base would be unpacked
-    assert set(readers.READERS) == set(READER_NAMES)
+    assert set(registry.READERS) == set(READER_NAMES)
 
 
 def test_the_environment_names_a_reader_or_a_model_folder(monkeypatch, tmp_path):
@@ -34,36 +34,36 @@ def test_the_environment_names_a_reader_or_a_model_folder(monkeypatch, tmp_path)
     monkeypatch.setenv("NEWSQA_READER", str(tmp_path))
     settings = Settings.from_env()
     assert (settings.reader, settings.reader_model) == ("minilm", str(tmp_path))
-    assert readers.reader_folder(settings) == str(tmp_path)
+    assert registry.reader_folder(settings) == str(tmp_path)
 
 
 def _without_mpnet_weights(monkeypatch, tmp_path):
     """The mpnet choice pointed at an empty folder: an install whose MPNet reader is missing."""
     missing = tmp_path / "weights-mpnet"
-    choice = readers.READERS["mpnet"]
-    monkeypatch.setitem(readers.READERS, "mpnet", readers.ReaderChoice(missing, choice.description,
+    choice = registry.READERS["mpnet"]
+    monkeypatch.setitem(registry.READERS, "mpnet", registry.ReaderChoice(missing, choice.description,
                                                                         choice.train_command))
 
 
 def test_choosing_mpnet_without_its_weights_names_the_command_that_trains_it(monkeypatch, tmp_path):
     _without_mpnet_weights(monkeypatch, tmp_path)
     with pytest.raises(ReaderError) as caught:
-        readers.make_reader(Settings(reader="mpnet"))
+        registry.make_reader(Settings(reader="mpnet"))
     message = str(caught.value)
     assert "\n" not in message and "python -m qa.reader.train --base mpnet" in message
 
 
 def test_an_unknown_reader_is_a_one_line_error():
     with pytest.raises(ReaderError, match="unknown reader 'bert'; choose one of minilm, mpnet"):
-        readers.make_reader(Settings(reader="bert"))
+        registry.make_reader(Settings(reader="bert"))
 
 
 def test_a_trained_mpnet_folder_is_what_mpnet_chooses(monkeypatch, tmp_path):
     folder = tmp_path / "weights-mpnet"
     folder.mkdir()
     (folder / "reader_config.json").write_text("{}")
-    monkeypatch.setitem(readers.READERS, "mpnet", readers.ReaderChoice(folder, "an MPNet-base reader", "train it"))
-    reader = readers.make_reader(Settings(reader="mpnet"))
+    monkeypatch.setitem(registry.READERS, "mpnet", registry.ReaderChoice(folder, "an MPNet-base reader", "train it"))
+    reader = registry.make_reader(Settings(reader="mpnet"))
     assert reader.model_name_or_path == str(folder)
 
 

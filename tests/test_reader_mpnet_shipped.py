@@ -44,7 +44,7 @@ def test_answers_real_questions_offline_with_exact_quotes(mpnet_assistant, monke
     for question, expected in ANSWERABLE:
         result = mpnet_assistant.ask(question)
         assert result.found and expected in result.answer, (question, result.answer)
-        article = mpnet_assistant.article(result.citation.article_id)
+        article = mpnet_assistant.collection.article(result.citation.article_id)
         assert article.text[result.citation.start:result.citation.end] == result.answer
         assert 0.0 < result.score <= 1.0
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from qa.errors import ReaderError
-from qa.reader import readers
-from qa.reader.model import TorchRunner, TransformersReader
+from qa.reader import registry
+from qa.reader.transformers_reader import TorchRunner, TransformersReader
 from qa.reader.precision import MAX_F1_LOSS, choose, to_precision
 from qa.settings import Settings
 from tests.tiny_model import build_tiny_qa_model
@@ -57,7 +57,7 @@ def test_an_unknown_precision_is_refused(tiny_folder):
     with pytest.raises(ValueError, match="fp32, bf16, int8"):
         to_precision(torch.nn.Linear(2, 2), "fp16")
     with pytest.raises(ReaderError, match="unknown reader precision 'fp16'") as caught:
-        readers.make_reader(Settings(reader_model=str(tiny_folder), reader_precision="fp16"))
+        registry.make_reader(Settings(reader_model=str(tiny_folder), reader_precision="fp16"))
     assert "\n" not in str(caught.value)
 
 
@@ -68,10 +68,10 @@ def test_the_folder_names_the_precision_and_the_settings_override_it(tiny_folder
         (folder / f.name).write_bytes(f.read_bytes())
     (folder / "reader_config.json").write_text(json.dumps({"precision": "int8"}))
 
-    shipped = readers.make_reader(Settings(reader_model=str(folder)))
+    shipped = registry.make_reader(Settings(reader_model=str(folder)))
     shipped.warm_up()
     assert shipped.runner.precision == "int8" and _quantized_linears(shipped.runner.model) > 0
-    asked = readers.make_reader(Settings(reader_model=str(folder), reader_precision="fp32"))
+    asked = registry.make_reader(Settings(reader_model=str(folder), reader_precision="fp32"))
     asked.warm_up()
     assert asked.runner.precision == "fp32" and _quantized_linears(asked.runner.model) == 0
     # and it reads through the whole path: windows, batching, decoding

@@ -38,7 +38,7 @@ def test_answers_real_questions_with_exact_quotes(bundled_assistant, question, e
     result = bundled_assistant.ask(question)
     assert result.found, result
     assert expected in result.answer
-    article = bundled_assistant.article(result.citation.article_id)
+    article = bundled_assistant.collection.article(result.citation.article_id)
     assert article.text[result.citation.start:result.citation.end] == result.answer
     assert result.context[result.context_start:result.context_end] == result.answer
     # a calibrated probability: an answer just over the no-answer threshold is right about half the time
@@ -80,7 +80,7 @@ def test_wheel_carries_the_reader_and_it_loads_offline_from_the_install(tmp_path
         assert needed in names
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"),
                     str(wheel)], check=True, capture_output=True, timeout=300)
-    code = ("import qa.settings, sys; from qa.reader.model import TransformersReader; "
+    code = ("import qa.settings, sys; from qa.reader.transformers_reader import TransformersReader; "
             "r = TransformersReader(qa.settings.SHIPPED_READER); "
             "t = 'The talks resume in Geneva on November 28.'; s = r.read('Where do the talks resume?', [t])[0].span; "
             "print(qa.settings.SHIPPED_READER); print(t[s.char_start:s.char_end])")
@@ -94,7 +94,7 @@ def test_wheel_carries_the_reader_and_it_loads_offline_from_the_install(tmp_path
 def test_question_in_another_language_gets_a_normal_result(bundled_assistant):
     result = bundled_assistant.ask("¿Dónde se reanudarán las negociaciones de la ONU?")
     if result.found:  # whatever it decides, a quote is still an exact slice
-        article = bundled_assistant.article(result.citation.article_id)
+        article = bundled_assistant.collection.article(result.citation.article_id)
         assert article.text[result.citation.start:result.citation.end] == result.answer
     else:
         assert result.answer is None

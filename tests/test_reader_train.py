@@ -130,7 +130,7 @@ def test_train_resume_extend_and_export(setup):
     assert (root / "out" / "model.safetensors").exists()
     assert (root / "out" / "MODEL_CARD.md").read_text() == "card"
 
-    from qa.reader.model import TransformersReader
+    from qa.reader.transformers_reader import TransformersReader
 
     reader = TransformersReader(root / "out")
     passage = "The river0 was founded in 1800. The mountain0 was founded in 1807."

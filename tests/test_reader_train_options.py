@@ -83,7 +83,7 @@ def test_a_checkpoint_from_before_the_new_options_resumes(tmp_path):
 
 
 def test_mpnet_lora_on_kept_layers_trains_only_adapters_and_head_resumes_and_ships_small(fake_mpnet, data, tmp_path):
-    from qa.reader.model import TransformersReader
+    from qa.reader.transformers_reader import TransformersReader
 
     state = run(data, tmp_path, 8, "--base", "mpnet", "--keep-layers", "2", "--lora-rank", "4")
     assert state["step"] == 4 and state["recipe"]["lora_rank"] == 4 and state["recipe"]["max_seq_tokens"] == 64
@@ -127,7 +127,7 @@ def test_mpnet_lora_on_kept_layers_trains_only_adapters_and_head_resumes_and_shi
 
 
 def test_mpnet_lora_above_frozen_layers_leaves_them_as_the_base_has_them(fake_mpnet, data, tmp_path):
-    from qa.reader.model import TransformersReader
+    from qa.reader.transformers_reader import TransformersReader
 
     state = run(data, tmp_path, 4, "--base", "mpnet", "--lora-rank", "2", "--freeze-layers", "1")
     assert not any("encoder.layer.0." in n for n in state["model"])
@@ -143,7 +143,7 @@ def test_mpnet_lora_above_frozen_layers_leaves_them_as_the_base_has_them(fake_mp
 def test_mpnet_full_fine_tune_with_frozen_layers_ships_a_4bit_delta(fake_mpnet, data, tmp_path):
     from safetensors.torch import load_file
 
-    from qa.reader.model import TransformersReader
+    from qa.reader.transformers_reader import TransformersReader
 
     state = run(data, tmp_path, 8, "--base", "mpnet", "--freeze-layers", "1", "--eval-every", "2")
     names = set(state["model"])
@@ -177,7 +177,7 @@ def test_mpnet_full_fine_tune_with_frozen_layers_ships_a_4bit_delta(fake_mpnet, 
 def test_keep_layers_and_lora_on_a_local_base_export_a_whole_merged_model(data, tmp_path):
     from transformers import AutoConfig
 
-    from qa.reader.model import TransformersReader
+    from qa.reader.transformers_reader import TransformersReader
 
     base = build_tiny_qa_model(tmp_path / "base")
     state = run(data, tmp_path, 6, "--base", str(base), "--keep-layers", "1", "--lora-rank", "2")

@@ -59,4 +59,4 @@ def test_every_hit_carries_its_scores(squad_corpus):
     assert all(h.dense_score is not None or h.bm25_score is not None for h in hits)
     assert any(h.dense_score is not None and h.bm25_score is not None for h in hits)
     for h in hits:
-        assert h.text == assistant.article(h.article_id).text[h.start:h.end]
+        assert h.text == assistant.collection.article(h.article_id).text[h.start:h.end]

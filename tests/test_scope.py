@@ -14,10 +14,10 @@ from index.vectors import Segment, write_segment
 from qa import Assistant, Scope, Settings
 from qa.errors import BadQuestionError
 from qa.reader.decode import Span
-from qa.reader.model import PassageReading, ReaderSettings
+from qa.reader.transformers_reader import PassageReading, ReaderSettings
 
 from conftest import BUNDLED
-from fakes import HashEmbedder
+from fakes import HashEmbedder, ReadsOneByOne
 
 FILLER = ("The council met on Tuesday evening in the old town hall to discuss the budget for the coming year, "
           "the state of the roads and the new library, and residents asked questions for two hours.")
@@ -41,7 +41,7 @@ ARTICLES = [
 ]
 
 
-class MayorReader:
+class MayorReader(ReadsOneByOne):
     """Quotes the name after "The mayor of Testville is", with a fixed margin."""
 
     settings = ReaderSettings(no_answer_threshold=0.0)
@@ -75,15 +75,19 @@ def test_an_outlet_is_the_sites_host_without_www():
     assert outlet_of("http://[::1") == ""  # malformed: no site to name, no exception
 
 
-def test_a_scope_is_a_hashable_key_whatever_sequence_it_was_given():
-    assert Scope(articles="a").articles == ("a",)
-    assert Scope(outlets=["x", "y"]) == Scope(outlets=("x", "y"))
-    assert len({Scope(outlets=["x"]), Scope(outlets=("x",)), Scope()}) == 2
-    assert Scope().is_everything and not Scope(since="2017-01-01").is_everything
+def test_a_parsed_scope_is_a_hashable_key_whatever_sequence_it_was_given():
+    assert Scope.parse(articles="a").articles == ("a",)
+    assert Scope.parse(outlets=["x", "y"]) == Scope(outlets=("x", "y"))
+    assert len({Scope.parse(outlets=["x"]), Scope.parse(outlets=("x",)), Scope.parse(since="2017-01-01")}) == 2
+    assert Scope.parse() is None and Scope().is_everything and not Scope(since="2017-01-01").is_everything
+    assert Scope.parse(articles=[]) == Scope(articles=())  # an empty list allows nothing, unlike None
+    # a scope built without parse is checked the same way when it is asked with
+    assert Scope.check(Scope(outlets=["www.BBC.co.uk"], until="2017-11-30T10:00")) == Scope(
+        outlets=("bbc.co.uk",), until="2017-11-30")
 
 
 def test_article_infos_name_each_articles_outlet(assistant):
-    outlets = {info["id"]: info["outlet"] for info in assistant.article_infos()}
+    outlets = {info["id"]: info["outlet"] for info in assistant.collection.article_infos()}
     assert outlets["mayor-bbc"] == "bbc.co.uk" and outlets["mayor-reuters"] == "reuters.com"
     assert outlets["mayor-file"] == ""
 
@@ -100,9 +104,9 @@ def test_article_infos_name_each_articles_outlet(assistant):
 ])
 def test_a_scope_limits_what_is_searched_and_quoted(assistant, scope, answer, articles):
     if articles is None:
-        articles = {info["id"] for info in assistant.article_infos() if info["outlet"] == ""}
+        articles = {info["id"] for info in assistant.collection.article_infos() if info["outlet"] == ""}
         assert "mayor-file" in articles and len(articles) == 2
-    result = assistant.ask(QUESTION, **scope)
+    result = assistant.ask(QUESTION, scope=Scope.parse(**scope))
     assert result.found and result.answer == answer
     assert {p.article_id for p in result.passages} <= articles
     assert result.citation.article_id in articles
@@ -110,7 +114,7 @@ def test_a_scope_limits_what_is_searched_and_quoted(assistant, scope, answer, ar
 
 def test_an_empty_scope_finds_nothing_and_reads_nothing(assistant):
     for scope in (dict(articles=["no-such-article"]), dict(outlets=["nowhere.example"]), dict(since="2030-01-01")):
-        result = assistant.ask(QUESTION, **scope)
+        result = assistant.ask(QUESTION, scope=Scope.parse(**scope))
         assert not result.found and result.passages == [] and result.candidate is None
 
 
@@ -122,7 +126,7 @@ def test_an_empty_scope_finds_nothing_and_reads_nothing(assistant):
 ])
 def test_a_bad_scope_is_one_clear_error(assistant, scope, fragment):
     with pytest.raises(BadQuestionError, match=re.escape(fragment)) as error:
-        assistant.ask(QUESTION, **scope)
+        assistant.ask(QUESTION, scope=Scope.parse(**scope))
     assert "\n" not in str(error.value)
 
 

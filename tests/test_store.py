@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from index.errors import EmbedderMismatchError, IndexFormatError, IndexNotFoundError
+from index.ingest import ingest
 from index.load import load_paths, make_article
 from index.split import split_article
 from index.store import FORMAT_VERSION, MAX_SMALL_SEGMENTS, IndexStore
@@ -27,7 +28,7 @@ NAME = HashEmbedder.name
 def create(folder, paths=()):
     store = IndexStore.create(folder, NAME, 384)
     if paths:
-        store.add_articles(load_paths(list(paths)).articles, HashEmbedder())
+        ingest(store, load_paths(list(paths)).articles, HashEmbedder())
     return store
 
 
@@ -71,7 +72,7 @@ def test_adding_writes_only_the_new_data(tmp_path, bundled_copy):
     store = create(tmp_path / "idx", [bundled_copy])
     vectors = tmp_path / "idx" / "vectors"
     before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes()) for p in vectors.iterdir()}
-    result = store.add_articles(load_paths([SAMPLES / "articles.jsonl"]).articles, HashEmbedder())
+    result = ingest(store, load_paths([SAMPLES / "articles.jsonl"]).articles, HashEmbedder())
     assert len(result.added) == 2
     after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes()) for p in vectors.iterdir()}
     assert {k: v for k, v in after.items() if k in before} == before  # old segment untouched
@@ -85,11 +86,11 @@ def test_duplicates_are_skipped_and_pasted_text_already_there_is_none(tmp_path, 
     folder = tmp_path / "idx"
     assistant = Assistant.build([bundled_copy], folder, Settings(index_dir=folder), embedder=HashEmbedder(),
                                 reader=KeywordReader({}))
-    assert len(assistant.add([SAMPLES / "articles.jsonl"])) == 2
-    assert assistant.add([SAMPLES / "articles.jsonl", bundled_copy]) == []
-    assert len(assistant.articles()) == 3
+    assert len(assistant.collection.add([SAMPLES / "articles.jsonl"])) == 2
+    assert assistant.collection.add([SAMPLES / "articles.jsonl", bundled_copy]) == []
+    assert len(assistant.collection.articles()) == 3
     text = json.loads((SAMPLES / "articles.jsonl").read_text().splitlines()[1])["text"]
-    assert assistant.add_text("Zimbabwe's Mugabe Resigns", text) is None
+    assert assistant.collection.add_text("Zimbabwe's Mugabe Resigns", text) is None
 
 
 def test_remove_by_id_by_url_and_by_path(tmp_path, bundled_copy):
@@ -117,8 +118,8 @@ def test_a_corrected_article_under_the_same_url_replaces_the_old_one(tmp_path):
     new = make_article("Officials said the talks would resume on Tuesday in Geneva.", "https://example.org/talks",
                        "Talks to resume")
     other = make_article("A separate story about the weather in Sochi.", "https://example.org/weather", "Weather")
-    store.add_articles([old, other], HashEmbedder())
-    result = store.add_articles([new], HashEmbedder())
+    ingest(store, [old, other], HashEmbedder())
+    result = ingest(store, [new], HashEmbedder())
     assert [a.id for a in result.added] == [new.id] and [a.id for a in result.replaced] == [old.id]
     assert {a.id for a in store.articles()} == {new.id, other.id}
     _, sparse = search_ids(store, "Monday")
@@ -130,10 +131,10 @@ def test_an_edited_file_replaces_its_old_version_but_multi_article_files_do_not(
     assistant = Assistant.build([bundled_copy, SAMPLES / "articles.jsonl"], folder, Settings(index_dir=folder),
                                 embedder=HashEmbedder(), reader=KeywordReader({}))
     bundled_copy.write_text(bundled_copy.read_text() + "\nA correction was appended to this article later.\n")
-    assistant.add([bundled_copy])
-    assert len(assistant.last_add_result.replaced) == 1
-    assert len(assistant.articles()) == 3
-    assert "correction" in next(a.text for a in assistant.articles() if a.source == str(bundled_copy))
+    assistant.collection.add([bundled_copy])
+    assert len(assistant.collection.last_add_result.replaced) == 1
+    assert len(assistant.collection.articles()) == 3
+    assert "correction" in next(a.text for a in assistant.collection.articles() if a.source == str(bundled_copy))
 
 
 def test_build_again_keeps_what_is_there_and_drops_what_is_not_asked_for(tmp_path, bundled_copy):
@@ -151,12 +152,12 @@ def test_build_again_keeps_what_is_there_and_drops_what_is_not_asked_for(tmp_pat
     first = CountingEmbedder.embedded
     again = Assistant.build([bundled_copy, SAMPLES / "articles.jsonl"], folder, settings,
                             embedder=CountingEmbedder(), reader=KeywordReader({}))
-    assert len(again.articles()) == 3
-    assert CountingEmbedder.embedded - first == sum(len(split_article(a)) for a in again.articles()
+    assert len(again.collection.articles()) == 3
+    assert CountingEmbedder.embedded - first == sum(len(split_article(a)) for a in again.collection.articles()
                                                     if a.source != str(bundled_copy))
     only = Assistant.build([SAMPLES / "articles.jsonl"], folder, settings, embedder=CountingEmbedder(),
                            reader=KeywordReader({}))
-    assert len(only.articles()) == 2
+    assert len(only.collection.articles()) == 2
 
 
 def test_small_segments_are_merged_automatically_and_compaction_drops_tombstones(tmp_path):
@@ -164,7 +165,7 @@ def test_small_segments_are_merged_automatically_and_compaction_drops_tombstones
     articles = [make_article(f"Story number {i} says the council met on day {i} of the month.",
                              f"https://example.org/{i}", f"Story {i}") for i in range(MAX_SMALL_SEGMENTS + 3)]
     for article in articles:
-        store.add_articles([article], HashEmbedder())
+        ingest(store, [article], HashEmbedder())
     assert len(store.describe()["segments"]) <= MAX_SMALL_SEGMENTS
     store.remove([articles[0].id])
     before = search_ids(store, "council met on day 5", k=3)
@@ -278,6 +279,7 @@ def run_and_kill(folder, point):
         import importlib, sys, time
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
         from fakes import HashEmbedder
+        from index.ingest import ingest
         from index.load import load_paths
         from index.store import IndexStore
         owner = importlib.import_module({module!r})
@@ -293,7 +295,7 @@ def run_and_kill(folder, point):
         setattr(owner, parts[-1], hang)
         store = IndexStore.open({str(folder)!r}, {NAME!r})
         if {operation!r} == "add":
-            store.add_articles(load_paths([{str(SAMPLES / 'articles.jsonl')!r}]).articles, HashEmbedder())
+            ingest(store, load_paths([{str(SAMPLES / 'articles.jsonl')!r}]).articles, HashEmbedder())
         elif {operation!r} == "remove":
             store.remove([store.articles()[0].id])
         else:
@@ -326,7 +328,7 @@ def test_kill_9_at_any_step_leaves_a_whole_index_and_the_next_write_cleans_up(tm
     else:
         assert snapshot(after_kill) == before  # the interrupted write is invisible
     # the next write undoes what the dead one left and leaves no stray files or BM25 documents
-    after_kill.add_articles(load_paths([SAMPLES / "articles.json"]).articles, HashEmbedder())
+    ingest(after_kill, load_paths([SAMPLES / "articles.json"]).articles, HashEmbedder())
     after_kill.compact()
     live = set(store.passages_by_id(range(10_000)))
     assert after_kill._sparse.count() == len(live) == after_kill.describe()["passage_count"]

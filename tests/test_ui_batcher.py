@@ -21,7 +21,13 @@ class GatedAssistant:
         self.gate = threading.Event()
         self.started = threading.Event()
 
-    def ask_many(self, questions, top_k=None):
+    settings = None
+    collection = None
+
+    def check_question(self, question):
+        return question
+
+    def ask_many(self, questions, top_k=None, scope=None):
         self.started.set()
         self.gate.wait(10)
         self.batches.append([q for q, _ in questions])
@@ -29,7 +35,7 @@ class GatedAssistant:
             raise ValueError("bad question in the batch")
         return [f"answer to {q}" for q, _ in questions]
 
-    def ask(self, question, history=None, top_k=None):
+    def ask(self, question, history=None, top_k=None, scope=None):
         if question == "bad":
             raise ValueError("bad question")
         return f"answer to {question}"
@@ -105,13 +111,13 @@ class ScopeRecorder(GatedAssistant):
         super().__init__()
         self.calls = []
 
-    def ask_many(self, questions, top_k=None, **scoped):
+    def ask_many(self, questions, top_k=None, scope=None):
         self.started.set()
         self.gate.wait(10)
-        self.calls.append((top_k, scoped.get("scope"), [q for q, _ in questions]))
+        self.calls.append((top_k, scope, [q for q, _ in questions]))
         return [f"answer to {q}" for q, _ in questions]
 
-    def ask(self, question, history=None, top_k=None, **scope):
+    def ask(self, question, history=None, top_k=None, scope=None):
         self.calls.append((top_k, scope, [question]))
         return f"answer to {question}"
 
@@ -124,8 +130,9 @@ def test_questions_are_read_together_only_with_the_same_top_k_and_scope():
     with ThreadPoolExecutor(6) as pool:
         first = pool.submit(asker.ask, "first")
         assert inner.started.wait(10)
-        rest = [pool.submit(asker.ask, "a1", articles=["a"]), pool.submit(asker.ask, "a2", articles=("a",)),
-                pool.submit(asker.ask, "o", outlets=["x.org"], since="2017-01-01"),
+        rest = [pool.submit(asker.ask, "a1", scope=Scope.parse(articles=["a"])),
+                pool.submit(asker.ask, "a2", scope=Scope.parse(articles=("a",))),
+                pool.submit(asker.ask, "o", scope=Scope.parse(outlets=["x.org"], since="2017-01-01")),
                 pool.submit(asker.ask, "k", top_k=3), pool.submit(asker.ask, "plain")]
         wait_until(lambda: asker._pending.qsize() == 5)
         inner.gate.set()
@@ -143,21 +150,20 @@ def test_an_unscoped_batch_calls_ask_many_without_a_scope_and_a_failed_one_retri
     from qa.types import Scope
 
     class Failing(ScopeRecorder):
-        def ask_many(self, questions, top_k=None, **scoped):
-            self.calls.append(("many", scoped, [q for q, _ in questions]))
+        def ask_many(self, questions, top_k=None, scope=None):
+            self.calls.append(("many", scope, [q for q, _ in questions]))
             raise ValueError("the batch failed")
 
     inner = Failing()
     inner.gate.set()
-    assert b.scope_of() is None and b.scope_of([], None) == Scope(articles=())
-    assert b.scope_kwargs(None) == {} and b.scope_kwargs(Scope(outlets=("x",))) == {"outlets": ("x",)}
+    since = Scope.parse(since="2017-01-01")
     asker = b.BatchingAssistant(inner, gather_s=0.2)
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(asker.ask, q, since="2017-01-01") for q in ("q1", "q2")]
+        futures = [pool.submit(asker.ask, q, scope=since) for q in ("q1", "q2")]
         assert [f.result(10) for f in futures] == ["answer to q1", "answer to q2"]
-    assert ("many", {"scope": Scope(since="2017-01-01")}, ["q1", "q2"]) in inner.calls
+    assert ("many", Scope(since="2017-01-01"), ["q1", "q2"]) in inner.calls
     assert sorted(c[2][0] for c in inner.calls if c[0] is None) == ["q1", "q2"]
-    assert all(c[1] == {"since": "2017-01-01"} for c in inner.calls if c[0] is None)
+    assert all(c[1] == since for c in inner.calls if c[0] is None)
     with pytest.raises(ValueError, match="the batch failed"):  # alone in its batch: its own failure
         asker.ask("alone")
-    assert ("many", {}, ["alone"]) in inner.calls
+    assert ("many", None, ["alone"]) in inner.calls

@@ -353,7 +353,7 @@ def test_deleting_an_article_asks_first_then_removes_it_for_everyone(browser, pa
 
     title = f"Ferry timetable for the {browser.screen}"
     text = "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday."
-    assistant.add([Article(article_id(title, text), title, "", None, text)])
+    assistant.collection.add([Article(article_id(title, text), title, "", None, text)])
     open_page(browser, page_url)
     assert "everyone using this server" in css(browser, "#nqa-shared-note").text
 
@@ -371,5 +371,5 @@ def test_deleting_an_article_asks_first_then_removes_it_for_everyone(browser, pa
     wait(browser, 5).until(lambda d: d.switch_to.alert).accept()
     wait(browser).until(lambda d: "Deleted" in css(d, "#nqa-article-status").text)
     assert title not in css(browser, "#nqa-articles").text
-    assert title not in [a.title for a in assistant.articles()]
+    assert title not in [a.title for a in assistant.collection.articles()]
     snap(browser, "article-deleted", docs=browser.screen == "desktop")

@@ -10,6 +10,7 @@ import json
 import pytest
 from conftest import BUNDLED
 
+from qa.errors import BadQuestionError
 from qa.types import Scope
 from ui import handlers as h
 from ui.scope import UserInputError, scope_from_inputs, scope_note
@@ -49,10 +50,14 @@ def test_the_article_list_names_outlets_and_files_never_paths(handlers, tmp_path
     assert page.count('class="nqa-delete"') == 2 and page.count("nqa-open") == 2
 
 
-def test_outlets_come_from_web_addresses_when_an_assistant_gives_none():
-    assert h.outlet_of({"source": "https://www.rferl.org/a/x.html"}) == "rferl.org"
-    assert h.outlet_of({"source": "/srv/a.txt"}) == "" and h.outlet_of({"source": ""}) == ""
-    assert h.outlet_of({"source": "https://www.rferl.org/a", "outlet": "RFE/RL"}) == "RFE/RL"
+def test_the_chat_tells_web_addresses_from_files_as_the_index_does():
+    from qa import is_url, outlet_of
+
+    for source in ("https://www.rferl.org/a/x.html", "HTTP://RFERL.org/a"):
+        assert is_url(source) and h.public_source(source) == source and outlet_of(source) == "rferl.org"
+    for source in ("/srv/a.txt", "", "ftp://rferl.org/a", "notes/http://x"):
+        assert not is_url(source) and outlet_of(source) == ""
+    assert h.public_source("/srv/news/http.txt") == "http.txt"
 
 
 def test_a_citation_opens_its_article_at_the_quote(handlers):
@@ -120,11 +125,11 @@ def test_the_opened_article_marks_the_paragraph_the_citation_names(tmp_path):
                            reader=KeywordReader({"UN talks": "Geneva"}))
     result = real.ask("Where will the UN talks resume?")
     c = result.citation
-    article = real.article(c.article_id)
+    article = real.collection.article(c.article_id)
     page = source_html(article, start=c.start, end=c.end, quote=True)
     cited = [int(n) for n in re.findall(r'class="nqa-para nqa-cited" id="nqa-para-(\d+)"', page)]
     assert cited == list(c.paragraphs) == [4]  # the bundled article's 4th paragraph, in its 3rd passage
-    assert c.paragraph == 2
+    assert c.passage == 2
     assert "<mark" in page and "Geneva</mark>" in page
 
 
@@ -156,17 +161,17 @@ def test_scope_choices_list_articles_and_outlets(handlers):
     assert outlets == [BRIDGE_OUTLET]
 
 
-def test_scope_inputs_are_checked_and_empty_ones_mean_everything():
-    assert scope_from_inputs() == {} and scope_from_inputs([], [], "", " ") == {}
-    assert scope_from_inputs(["a", "a", "b"], "x.org", "2017-11-01", "2017-11-30 00:00:00") == {
-        "articles": ("a", "b"), "outlets": ("x.org",), "since": "2017-11-01", "until": "2017-11-30"}
+def test_scope_inputs_are_checked_by_qa_and_empty_ones_mean_everything():
+    assert scope_from_inputs() is None and scope_from_inputs([], [], "", " ") is None
+    assert scope_from_inputs(["a", "a", "b"], "x.org", "2017-11-01", "2017-11-30 00:00:00") == Scope(
+        ("a", "b"), ("x.org",), "2017-11-01", "2017-11-30")
     for bad in ({"since": "yesterday"}, {"until": "2017-02-30"}, {"articles": [1]}, {"outlets": 3}):
-        with pytest.raises(UserInputError):
+        with pytest.raises(BadQuestionError):  # qa's own check, with qa's own message
             scope_from_inputs(**bad)
-    with pytest.raises(UserInputError, match="after"):
+    with pytest.raises(BadQuestionError, match="after it ends"):
         scope_from_inputs(since="2018-01-01", until="2017-01-01")
-    assert scope_note({}) == ""
-    assert scope_note({"articles": ("a",), "since": "2017-11-01"}) == "Searched only: 1 chosen article · from 2017-11-01"
+    assert scope_note(None) == ""
+    assert scope_note(Scope(articles=("a",), since="2017-11-01")) == "Searched only: 1 chosen article · from 2017-11-01"
 
 
 def test_a_scoped_question_searches_only_that_part(handlers, assistant):
@@ -190,7 +195,7 @@ def test_an_unscoped_question_passes_no_scope(handlers, assistant):
 def test_bad_dates_keep_the_question_and_say_why(handlers):
     [(_, kept, box, note)] = list(handlers.respond("Where will the UN talks resume?", [], None, None,
                                                    "2018-01-01", "2017-01-01"))
-    assert box == "Where will the UN talks resume?" and kept == [] and "after the “to” date" in note
+    assert box == "Where will the UN talks resume?" and kept == [] and "after it ends on 2017-01-01" in note
     label, note = handlers.scope_summary(since="2018-01-01", until="2017-01-01")
     assert "check the dates" in label
     label, _ = handlers.scope_summary(articles=["a", "b"], until="2017-01-01")
@@ -205,7 +210,7 @@ def test_api_ask_and_chat_take_a_scope(handlers, assistant):
     history = [{"question": "Where will the UN talks resume?", "answer": "Geneva"}]
     assert handlers.chat("When?", history, until="2030-12-31")["found"] is False
     assert assistant.scopes[-1] == Scope(until="2030-12-31")
-    with pytest.raises(UserInputError):
+    with pytest.raises(BadQuestionError):
         handlers.ask("Where?", since="soon")
 
 
@@ -227,7 +232,7 @@ def test_not_found_shows_the_unconfirmed_candidate_and_related_passages_only(han
     result = assistant.ask(CANDIDATE_QUESTION)
     cited = result.candidate.citation
     shown = [p for p in result.passages
-             if p.related and not (p.article_id == cited.article_id and p.paragraph == cited.paragraph)]
+             if p.related and not (p.article_id == cited.article_id and p.paragraph == cited.passage)]
     assert html.count('<li class="nqa-passage">') == len(shown) > 0
     assert f"Other passages read ({len(shown)})" in html
     # Raw scores only inside their own folded details.

@@ -189,7 +189,7 @@ def test_add_text_shows_assistant_errors(handlers, monkeypatch):
     def refuse(*args, **kwargs):
         raise BadArticleError("the pasted article is empty after cleaning")
 
-    monkeypatch.setattr(handlers.assistant, "add_text", refuse)
+    monkeypatch.setattr(handlers.assistant.collection, "add_text", refuse)
     status, *_ = handlers.add_text("T", "Menu", "")
     assert "empty after cleaning" in status and "nqa-status-error" in status
 

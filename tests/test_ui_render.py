@@ -7,6 +7,7 @@ import json
 import re
 
 from index.types import Article
+from qa.formats import paragraph_label
 from qa.types import AskResult, Candidate, Citation, RetrievedPassage
 from ui import export, panels, render
 
@@ -19,13 +20,13 @@ def passage(paragraph: int, text: str = "Some passage.", title: str = "Sochi tal
 
 
 def found(context=CONTEXT, span=SPAN, source="https://example.org/sochi", score=0.91, passages=None,
-          question="When will they meet?", resolved="") -> AskResult:
+          question="When will they meet?", resolved="", confidence="high") -> AskResult:
     start, end = span
     citation = Citation("a1", "Sochi talks", 3, 100 + start, 100 + end, source)
     if passages is None:
         passages = [passage(3, context), passage(5, "Turkey supports rebels."), passage(7, "Other text.")]
     return AskResult(question, True, context[start:end], score, citation, context, passages,
-                     resolved or question, start, end)
+                     resolved or question, start, end, confidence=confidence)
 
 
 def test_answer_shows_answer_highlighted_span_citation_and_confidence():
@@ -75,7 +76,7 @@ def test_citation_names_the_articles_paragraphs_and_opens_the_article_at_the_quo
     result = found()
     for paragraphs, label in (((3,), "¶ 3"), ((3, 4), "¶ 3–4"), ((2, 5), "¶ 2, 5")):
         citation = Citation("a1", "Sochi talks", 3, 100, 111, "", paragraphs)
-        assert render.paragraph_label(citation) == label
+        assert paragraph_label(citation) == label
     out = render.answer_html(AskResult(**{**result.__dict__, "citation": Citation(
         "a1", "Sochi talks", 3, 100 + SPAN[0], 100 + SPAN[1], "", (7,))}))
     button = re.search(r'<div class="nqa-citation">— <button type="button" class="nqa-open nqa-cite-button" '
@@ -180,8 +181,10 @@ def test_resolved_follow_up_is_shown_only_when_it_differs():
     assert "Understood as: “When will the UN talks resume?”" in out
 
 
-def test_confidence_levels():
-    assert [render.confidence_level(s) for s in (0.95, 0.7, 0.5, 0.1)] == ["high", "high", "medium", "low"]
+def test_a_result_without_the_assistants_label_shows_no_label_guessed_from_its_score():
+    out = render.answer_html(found(score=0.95, confidence=None))
+    assert "confidence" not in out and "November 22" in out
+    assert "confidence" not in export.exchange_markdown("q", found(score=0.95, confidence=None))
 
 
 def test_line_breaks_survive_and_long_passages_are_shortened_in_lists():

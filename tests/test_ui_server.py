@@ -65,7 +65,7 @@ def assert_cited_answer(result: dict, expected: str) -> None:
     assert result["context"][start:end] == result["answer"]
     citation = result["citation"]
     assert citation["end"] - citation["start"] == len(result["answer"])
-    assert isinstance(citation["paragraph"], int) and citation["title"]
+    assert isinstance(citation["passage"], int) and citation["paragraph"] == citation["passage"] and citation["title"]
 
 
 def converse(api, turns: list[tuple[str, str]]) -> list[dict]:
@@ -250,6 +250,8 @@ class GatedAssistant:
 
     def __init__(self, inner):
         self.inner = inner
+        self.settings = inner.settings
+        self.collection = inner.collection
         self.gate = threading.Event()
         self.arrived = 0
         self._lock = threading.Lock()
@@ -259,31 +261,13 @@ class GatedAssistant:
             self.arrived += 1
         return self.inner.check_question(question)
 
-    def ask_many(self, questions, top_k=None):
+    def ask_many(self, questions, top_k=None, scope=None):
         assert self.gate.wait(120)
-        return self.inner.ask_many(questions, top_k=top_k)
+        return self.inner.ask_many(questions, top_k=top_k, scope=scope)
 
-    def ask(self, question, history=None, top_k=None):
+    def ask(self, question, history=None, top_k=None, scope=None):
         assert self.gate.wait(120)
-        return self.inner.ask(question, history, top_k=top_k)
-
-    def add(self, sources, *, replace=True):
-        return self.inner.add(sources, replace=replace)
-
-    def add_text(self, title, text, source=""):
-        return self.inner.add_text(title, text, source)
-
-    def articles(self):
-        return self.inner.articles()
-
-    def article_infos(self):
-        return self.inner.article_infos()
-
-    def article(self, article_id):
-        return self.inner.article(article_id)
-
-    def remove(self, keys):
-        return self.inner.remove(keys)
+        return self.inner.ask(question, history, top_k=top_k, scope=scope)
 
 
 def wait_until(condition, timeout_s: float = 60.0) -> None:

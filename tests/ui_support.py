@@ -160,50 +160,22 @@ class ScriptedAssistant:
     """The fast assistant with the fields that `qa` fills in for checking answers set the way
     the real assistant sets them, deterministically: `Citation.paragraphs`, `related`,
     `confidence`, a `candidate` for `CANDIDATE_QUESTION`, a `clarification` for a first
-    `CLARIFY_QUESTION`; it searches only the given scope, and its infos carry outlets.
+    `CLARIFY_QUESTION`; it searches only the given scope.
 
-    It speaks the assistant's contract: `ask(..., articles, outlets, since, until)` and
-    `ask_many(questions, top_k=None, scope=None)`.
+    It speaks the assistant's contract (`ui.assistant_like.AssistantLike`).
     """
 
     def __init__(self, inner):
         self.inner = inner
         self.settings = inner.settings
+        self.collection = inner.collection  # adding, removing and listing pass straight through
         self.scopes: list = []  # the scope of each ask_many call, for tests
 
-    # the collection passes straight through, with outlets in the infos
     def check_question(self, question):
         return self.inner.check_question(question)
 
-    def add(self, sources, *, replace=True):
-        return self.inner.add(sources, replace=replace)
-
-    def add_text(self, title, text, source=""):
-        return self.inner.add_text(title, text, source)
-
-    def remove(self, keys):
-        return self.inner.remove(keys)
-
-    def article(self, article_id):
-        return self.inner.article(article_id)
-
-    def articles(self):
-        return self.inner.articles()
-
-    def article_infos(self):
-        from urllib.parse import urlparse
-
-        infos = []
-        for info in self.inner.article_infos():
-            source = info.get("source") or ""
-            host = (urlparse(source).hostname or "") if source.startswith(("http://", "https://")) else ""
-            infos.append(dict(info, outlet=host.removeprefix("www.")))
-        return infos
-
-    def ask(self, question, history=None, *, top_k=None, articles=None, outlets=None, since=None, until=None):
-        from ui.batcher import scope_of
-
-        return self.ask_many([(question, history)], top_k=top_k, scope=scope_of(articles, outlets, since, until))[0]
+    def ask(self, question, history=None, *, top_k=None, scope=None):
+        return self.ask_many([(question, history)], top_k=top_k, scope=scope)[0]
 
     def ask_many(self, questions, *, top_k=None, scope=None):
         self.scopes.append(scope)
@@ -212,7 +184,7 @@ class ScriptedAssistant:
 
     def _allowed(self, scope) -> set[str]:
         ids = set()
-        for info in self.article_infos():
+        for info in self.collection.article_infos():
             if scope is not None:
                 if scope.articles is not None and info["id"] not in scope.articles:
                     continue
@@ -230,7 +202,7 @@ class ScriptedAssistant:
         from qa.types import AskResult, Candidate
 
         if not history and question.strip() == CLARIFY_QUESTION:
-            return AskResult(question, False, None, None, None, None, [], question, clarification=CLARIFICATION)
+            return AskResult.clarify(question, question, CLARIFICATION)
         result = self.inner.ask(question, history, top_k=top_k)
         words = {w for w in re.findall(r"\w+", question.lower()) if len(w) > 3}
         passages = [dataclasses.replace(p, related=bool(words & set(re.findall(r"\w+", p.text.lower()))))
@@ -260,7 +232,7 @@ class ScriptedAssistant:
     def _paragraphs(self, citation) -> tuple[int, ...]:
         from index.split import paragraph_spans
 
-        text = self.inner.article(citation.article_id).text
+        text = self.inner.collection.article(citation.article_id).text
         return tuple(n for n, (s, e) in enumerate(paragraph_spans(text), 1) if s < citation.end and citation.start < e)
 
 
@@ -272,5 +244,5 @@ def scripted_assistant(folder: Path) -> ScriptedAssistant:
 
     inner = fast_assistant(folder)
     text = NEW_ARTICLE_TEXT.split("\n\n", 1)[1]
-    inner.add([Article(article_id(NEW_ARTICLE_TITLE, text), NEW_ARTICLE_TITLE, BRIDGE_URL, BRIDGE_PUBLISHED, text)])
+    inner.collection.add([Article(article_id(NEW_ARTICLE_TITLE, text), NEW_ARTICLE_TITLE, BRIDGE_URL, BRIDGE_PUBLISHED, text)])
     return ScriptedAssistant(inner)

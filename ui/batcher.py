@@ -11,6 +11,13 @@ part of the collection (`Scope`). A bad question fails only its own call.
 After each batch the freed heap is handed back to the OS (`malloc_trim`): glibc otherwise keeps
 the memory of the reader's varying-size tensors, and a server's RSS crept up with every question.
 What this leaves out: the wait before a question gets here (Gradio's queue) and answering itself.
+
+Why not Gradio's own batching (`batch=True`, `max_batch_size`): measured in one run
+(benchmarks/gradio_batching.py: 8 clients x 4 questions through /ask, two interleaved rounds, a
+2-core CPU) it answered 2.03 questions/s against this batcher's 2.16 (one by one: 1.63), so it
+buys no speed, and it cannot do what the chat needs: the chat's reply is a generator (it shows
+"Searching…" first), which Gradio refuses in batch mode; one bad question fails every question of
+a Gradio batch; and a batch must be split by `top_k` and scope by hand. So this stays.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from pathlib import Path
 
-from qa.types import Article, AskResult, Scope, Turn
+from qa.settings import Settings
+from qa.types import AskResult, Scope
+from ui.assistant_like import AssistantLike, CollectionLike, History
 
 MAX_BATCH = 8  # 8 together read 1.45x as fast as one by one (4: 1.29x); a bigger batch makes all its answers later
 GATHER_S = 0.005  # how long a lone question waits for others: nothing beside a reading of ~0.5 s
@@ -60,37 +68,16 @@ class _Request:
         self.future: Future = Future()
 
 
-def scope_of(articles=None, outlets=None, since=None, until=None) -> Scope | None:
-    """The Scope that `ask`'s keyword arguments name, or None when they set no limit.
-
-    Lists become tuples, so that equal scopes are equal (and hashable) and their questions
-    share a batch.
-    """
-    scope = Scope(tuple(articles) if articles is not None else None,
-                  tuple(outlets) if outlets is not None else None, since, until)
-    return None if scope == Scope() else scope
-
-
-def scope_kwargs(scope: Scope | None) -> dict:
-    """`ask`'s keyword arguments for a scope; none at all for no scope, so that an assistant
-    that knows no scopes can still answer unscoped questions."""
-    if scope is None:
-        return {}
-    return {name: value for name, value in (("articles", scope.articles), ("outlets", scope.outlets),
-                                            ("since", scope.since), ("until", scope.until))
-            if value is not None}
-
-
 class BatchingAssistant:
-    """The assistant's `ask` through one batching thread; adding, removing, listing and reading
-    articles pass straight through.
+    """The assistant's `ask` through one batching thread; its collection (adding, removing,
+    listing and reading articles) passes straight through.
 
     Callers (Gradio's worker threads) block until their own answer is ready. At most `max_batch`
     questions are read together, so a caller's wait is bounded by the batches ahead of it; the
     number of waiting callers is bounded by the server's queue, not here.
     """
 
-    def __init__(self, assistant, *, max_batch: int = MAX_BATCH, gather_s: float = GATHER_S,
+    def __init__(self, assistant: AssistantLike, *, max_batch: int = MAX_BATCH, gather_s: float = GATHER_S,
                  idle_exit_s: float = IDLE_EXIT_S, release_memory: bool = True):
         self.assistant = assistant
         self.max_batch = max_batch
@@ -103,42 +90,31 @@ class BatchingAssistant:
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # the latest batches' sizes, for tests and benchmarks
         self.batches = 0
 
-    # ---- the assistant's interface --------------------------------------------------------
-    def ask(self, question: str, history: Sequence[Turn | tuple] | None = None, *,
-            top_k: int | None = None, articles: Sequence[str] | None = None,
-            outlets: Sequence[str] | None = None, since: str | None = None,
-            until: str | None = None) -> AskResult:
+    # ---- the assistant's interface (`ui.assistant_like.AssistantLike`) ---------------------------
+    @property
+    def settings(self) -> Settings:
+        return self.assistant.settings
+
+    @property
+    def collection(self) -> CollectionLike:
+        """Adding, removing and listing articles pass straight through."""
+        return self.assistant.collection
+
+    def check_question(self, question: str) -> str:
+        return self.assistant.check_question(question)
+
+    def ask(self, question: str, history: History = None, *, top_k: int | None = None,
+            scope: Scope | None = None) -> AskResult:
         self.check_question(question)  # a bad question fails here, in its caller's thread, before any batch
-        request = _Request(question, history, top_k, scope_of(articles, outlets, since, until))
+        request = _Request(question, history, top_k, scope)
         self._pending.put(request)
         self._ensure_worker()
         return request.future.result()
 
-    def check_question(self, question: str) -> str:
-        check = getattr(self.assistant, "check_question", None)
-        return check(question) if check is not None else question
-
-    @property
-    def settings(self):
-        return getattr(self.assistant, "settings", None)
-
-    def add(self, sources: list[str | Path | Article], *, replace: bool = True) -> list[Article]:
-        return self.assistant.add(sources, replace=replace)
-
-    def remove(self, keys: str | Sequence[str]) -> list[Article]:
-        return self.assistant.remove(keys)
-
-    def article(self, article_id: str) -> Article | None:
-        return self.assistant.article(article_id)
-
-    def article_infos(self) -> list[dict]:
-        return self.assistant.article_infos()
-
-    def add_text(self, title: str, text: str, source: str = "") -> Article | None:
-        return self.assistant.add_text(title, text, source)
-
-    def articles(self) -> list[Article]:
-        return self.assistant.articles()
+    def ask_many(self, questions: Sequence[tuple[str, History]], *, top_k: int | None = None,
+                 scope: Scope | None = None) -> list[AskResult]:
+        """Already a batch: read at once, beside the worker's batches (the assistant's lock orders them)."""
+        return self.assistant.ask_many(questions, top_k=top_k, scope=scope)
 
     # ---- the worker ------------------------------------------------------------------------
     def _ensure_worker(self) -> None:
@@ -186,9 +162,8 @@ class BatchingAssistant:
         for request in batch:
             groups.setdefault((request.top_k, request.scope), []).append(request)
         for (top_k, scope), requests in groups.items():
-            scoped = {} if scope is None else {"scope": scope}
             try:
-                results = self.assistant.ask_many([(r.question, r.history) for r in requests], top_k=top_k, **scoped)
+                results = self.assistant.ask_many([(r.question, r.history) for r in requests], top_k=top_k, scope=scope)
             except Exception as e:
                 if len(requests) == 1:
                     requests[0].future.set_exception(e)
@@ -196,8 +171,7 @@ class BatchingAssistant:
                 # one bad question must not fail the others: ask each alone, so each gets its own outcome
                 for r in requests:
                     try:
-                        r.future.set_result(self.assistant.ask(r.question, r.history, top_k=top_k,
-                                                               **scope_kwargs(scope)))
+                        r.future.set_result(self.assistant.ask(r.question, r.history, top_k=top_k, scope=scope))
                     except Exception as alone:
                         r.future.set_exception(alone)
                 continue

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from qa.types import AskResult, Citation
-from ui.render import NOT_FOUND_HEADLINE, UNCLEAR_HEADLINE, confidence_level, likely_right, paragraph_label, safe_link
+from qa.formats import paragraph_label
+from ui.render import NOT_FOUND_HEADLINE, UNCLEAR_HEADLINE, likely_right, safe_link
 
 
 def _md_escape(text: str) -> str:
@@ -51,9 +52,8 @@ def exchange_markdown(question: str, result: AskResult | None = None, error: str
         lines.append(f"**A:** {_md_escape(result.clarification)}")
     elif result.found and result.answer is not None and result.citation is not None:
         lines.append(f"**A:** {_md_escape(result.answer)}")
-        if result.score is not None:
-            level = result.confidence or confidence_level(result.score)
-            lines += ["", f"*{level.capitalize()} confidence, {likely_right(result.score)}*"]
+        if result.score is not None and result.confidence is not None:  # the assistant's label, never guessed here
+            lines += ["", f"*{result.confidence.capitalize()} confidence, {likely_right(result.score)}*"]
         if result.context:
             lines += ["", _md_quote(result.context)]
         lines += ["", _md_citation(result.citation)]

@@ -12,16 +12,16 @@ reading and follow-up rewriting stay in `qa`; this module only validates input a
 # No `from __future__ import annotations` here: gr.api reads the endpoint methods' return
 # annotations as they are, and needs types, not strings.
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
-from typing import Any, Protocol
-from urllib.parse import urlparse
+from typing import Any
 
+from qa import is_url, outlet_of
 from qa.errors import QAError
-from qa.render import result_to_json
+from qa.formats import result_to_json
 from qa.types import Article, AskResult, Turn
 from ui import export, panels, render
+from ui.assistant_like import AssistantLike
 from ui.scope import UserInputError, scope_from_inputs, scope_note
 from ui.uploads import UNEXPECTED_ERROR, UploadHandlers
 
@@ -35,18 +35,6 @@ MAX_KEPT_EXCHANGES = 30
 PENDING_HTML = '<div class="nqa-pending">Searching the articles…</div>'
 EMPTY_QUESTION = "Type a question about the articles first."
 GONE_ARTICLE = "This article is no longer in the collection; someone using this server deleted it."
-
-
-class AssistantLike(Protocol):
-    def ask(self, question: str, history: list[Turn] | None = None, *, top_k: int | None = None,
-            articles: Sequence[str] | None = None, outlets: Sequence[str] | None = None,
-            since: str | None = None, until: str | None = None) -> AskResult: ...
-    def check_question(self, question: str) -> str: ...
-    def add(self, sources: list[str | Path | Article], *, replace: bool = True) -> list[Article]: ...
-    def add_text(self, title: str, text: str, source: str = "") -> Article | None: ...
-    def remove(self, keys: str | Sequence[str]) -> list[Article]: ...
-    def article(self, article_id: str) -> Article | None: ...
-    def article_infos(self) -> list[dict]: ...
 
 
 def _message(role: str, html_text: str) -> dict:
@@ -75,30 +63,14 @@ def turn_for(question: str, result: AskResult) -> Turn:
     return Turn(question, result.answer if result.found else None)
 
 
-def _is_url(source: str) -> bool:
-    return bool(re.match(r"https?://", source, re.IGNORECASE))
-
-
 def public_source(source: str) -> str:
     """An article's source as users see it: a web address as it is, a file by its name alone.
 
     Where an article lies on the server (the checkout, a temporary upload folder) is nobody's business.
     """
-    if not source or _is_url(source):
+    if not source or is_url(source):
         return source
     return PurePath(source).name
-
-
-def outlet_of(info: dict) -> str:
-    """The outlet an article info names; for assistants whose infos carry none, the web
-    address's host without "www." ("" for files and pasted text), which is how qa names outlets."""
-    if "outlet" in info:
-        return info["outlet"] or ""
-    source = info.get("source") or ""
-    if not _is_url(source):
-        return ""
-    host = (urlparse(source).hostname or "").lower()
-    return host.removeprefix("www.")
 
 
 def public_result(result: AskResult) -> dict:
@@ -151,8 +123,7 @@ class Handlers(UploadHandlers):
 
     @property
     def max_question_chars(self) -> int | None:
-        settings = getattr(self.assistant, "settings", None)
-        return getattr(settings, "max_question_chars", None)
+        return self.assistant.settings.max_question_chars
 
     def question_note(self, problem: str | None = None) -> str:
         return panels.question_note_html(self.max_question_chars, problem)
@@ -182,7 +153,7 @@ class Handlers(UploadHandlers):
         yield messages + [_message("assistant", PENDING_HTML)], conversation, "", self.question_note()
         note = scope_note(scope)
         try:
-            result = self.assistant.ask(question, history=turns_for(conversation), **scope)
+            result = self.assistant.ask(question, history=turns_for(conversation), scope=scope)
         except QAError as e:
             exchange = _error_exchange(question, str(e))
         except Exception:
@@ -216,18 +187,18 @@ class Handlers(UploadHandlers):
         if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool) or isinstance(end, bool):
             start = end = None
         try:
-            article = self.assistant.article(target["article"])
+            article = self.assistant.collection.article(target["article"])
             if article is None:
                 return render.error_html(GONE_ARTICLE)
             info = self._info(article.id)
         except QAError as e:
             return render.error_html(str(e))
-        return panels.source_html(article, outlet=outlet_of(info) if info else "",
+        return panels.source_html(article, outlet=info["outlet"] if info else outlet_of(article.source),
                                   source=public_source(article.source), start=start, end=end,
                                   quote=bool(target.get("quote")))
 
     def _info(self, article_id: str) -> dict | None:
-        return next((info for info in self.assistant.article_infos() if info["id"] == article_id), None)
+        return next((info for info in self.assistant.collection.article_infos() if info["id"] == article_id), None)
 
     def delete_from_page(self, target: Any) -> tuple[str, str]:
         """Delete an article the user confirmed deleting in the list. Returns (status, articles HTML)."""
@@ -248,7 +219,7 @@ class Handlers(UploadHandlers):
         """(label of the scope controls, note under them): what the next question will search."""
         try:
             note = scope_note(scope_from_inputs(articles, outlets, since, until))
-        except UserInputError as e:
+        except QAError as e:
             return "Search in: ⚠ check the dates", panels.question_note_html(None, _sentence(str(e)))
         if not note:
             return "Search in: all articles", panels.scope_note_html("Every article is searched. "
@@ -258,9 +229,9 @@ class Handlers(UploadHandlers):
 
     def article_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
         """Choices for the scope controls: (title, id) of each article, and the outlets."""
-        infos = self.assistant.article_infos()
+        infos = self.assistant.collection.article_infos()
         articles = [(_choice_label(info), info["id"]) for info in infos]
-        outlets = sorted({outlet_of(info) for info in infos} - {""})
+        outlets = sorted({info["outlet"] for info in infos} - {""})
         return articles, outlets
 
     # --- programmatic endpoints ----------------------------------------------------------
@@ -273,7 +244,7 @@ class Handlers(UploadHandlers):
         to `until` (YYYY-MM-DD, inclusive).
         """
         scope = scope_from_inputs(articles, outlets, since, until)
-        return public_result(self.assistant.ask(question, **scope))
+        return public_result(self.assistant.ask(question, scope=scope))
 
     def chat(self, question: str, history: list[dict] | None = None, articles: list[str] | None = None,
              outlets: list[str] | None = None, since: str | None = None, until: str | None = None) -> dict:
@@ -284,14 +255,14 @@ class Handlers(UploadHandlers):
         The scope parameters are those of /ask.
         """
         scope = scope_from_inputs(articles, outlets, since, until)
-        return public_result(self.assistant.ask(question, history=history_from_json(history), **scope))
+        return public_result(self.assistant.ask(question, history=history_from_json(history), scope=scope))
 
     def article_list(self) -> list[dict]:
         """The indexed articles as {"id", "title", "source", "published", "outlet"} (their text
         left out); a source is a web address or a file's name."""
         return [{"id": info["id"], "title": info["title"], "source": public_source(info.get("source") or ""),
-                 "published": info.get("published"), "outlet": outlet_of(info)}
-                for info in self.assistant.article_infos()]
+                 "published": info.get("published"), "outlet": info["outlet"]}
+                for info in self.assistant.collection.article_infos()]
 
     def article_json(self, article_id: str) -> dict:
         """One article: {"id", "title", "outlet", "published", "source", "paragraphs"}.
@@ -302,11 +273,12 @@ class Handlers(UploadHandlers):
         """
         if not isinstance(article_id, str) or not article_id.strip():
             raise UserInputError("give the id of an article (the /articles endpoint lists them)")
-        article = self.assistant.article(article_id.strip())
+        article = self.assistant.collection.article(article_id.strip())
         if article is None:
             raise UserInputError(f"no article has the id “{article_id.strip()}”")
-        info = self._info(article.id) or {"source": article.source}
-        return {"id": article.id, "title": article.title, "outlet": outlet_of(info), "published": article.published,
+        info = self._info(article.id)
+        return {"id": article.id, "title": article.title, "outlet": info["outlet"] if info else outlet_of(article.source),
+                "published": article.published,
                 "source": public_source(article.source),
                 "paragraphs": [{"number": n, "start": s, "end": e, "text": article.text[s:e]}
                                for n, (s, e) in enumerate(panels.paragraph_spans(article.text), 1)]}
@@ -319,7 +291,7 @@ class Handlers(UploadHandlers):
         info = self._info(article_id.strip())
         if info is None:
             raise UserInputError(f"no article has the id “{article_id.strip()}”")
-        removed = self.assistant.remove([info["id"]])
+        removed = self.assistant.collection.remove([info["id"]])
         return {"deleted": [{"id": a.id, "title": a.title} for a in removed]}
 
     # --- articles ------------------------------------------------------------------------
@@ -347,5 +319,5 @@ def _error_exchange(question: str, message: str) -> dict:
 
 def _choice_label(info: dict) -> str:
     """An article in the scope picker: its title, and its outlet and date to tell same-titled ones apart."""
-    extra = [part for part in (outlet_of(info), info.get("published")) if part]
+    extra = [part for part in (info["outlet"], info.get("published")) if part]
     return info["title"] + (f" ({', '.join(extra)})" if extra else "")

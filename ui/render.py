@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
+from qa.formats import paragraph_label
 from qa.types import AskResult, Candidate, Citation, RetrievedPassage
 
 NOT_FOUND_HEADLINE = "I couldn't find that in the articles."
@@ -41,15 +42,6 @@ def safe_link(source: str) -> str | None:
     if parsed.scheme.lower() in ("http", "https") and parsed.netloc:
         return source.strip()
     return None
-
-
-def confidence_level(score: float) -> str:
-    """A label for a score, for results that come without the assistant's own label."""
-    if score >= 0.7:
-        return "high"
-    if score >= 0.4:
-        return "medium"
-    return "low"
 
 
 def likely_right(score: float) -> str:
@@ -80,19 +72,6 @@ def open_button(article_id: str, inner_html: str, *, start: int | None = None, e
     classes = "nqa-open" + (f" {css}" if css else "")
     return (f'<button type="button" class="{classes}" value="{value}" '
             f'title="{html.escape(title, quote=True)}">{inner_html}</button>')
-
-
-def paragraph_label(citation: Citation) -> str:
-    """Where a quote is in its article: "¶ 3", "¶ 3–4", or the passage number when the
-    article's paragraphs are not known."""
-    numbers = sorted(set(citation.paragraphs))
-    if not numbers:
-        return f"passage {citation.paragraph + 1}"
-    if len(numbers) == 1:
-        return f"¶ {numbers[0]}"
-    if numbers == list(range(numbers[0], numbers[-1] + 1)):
-        return f"¶ {numbers[0]}–{numbers[-1]}"
-    return "¶ " + ", ".join(str(n) for n in numbers)
 
 
 def highlight_span(context: str, start: int | None, end: int | None, css: str = "nqa-span") -> str:
@@ -146,7 +125,7 @@ def passage_item(passage: RetrievedPassage) -> str:
 
 def _is_at(passage: RetrievedPassage, citation: Citation | None) -> bool:
     return (citation is not None and passage.article_id == citation.article_id
-            and passage.paragraph == citation.paragraph)
+            and passage.paragraph == citation.passage)
 
 
 def _scores_html(passages: Sequence[RetrievedPassage]) -> str:
@@ -211,8 +190,9 @@ def answer_html(result: AskResult, scope_note: str = "") -> str:
         _resolved_note(result),
         f'<div class="nqa-answer">{escape_text(result.answer)}</div>',
     ]
-    if result.score is not None:
-        level = result.confidence or confidence_level(result.score)
+    if result.score is not None and result.confidence is not None:
+        # the label is the assistant's (`qa.confidence`): it is never guessed here from the score
+        level = result.confidence
         parts.append(
             f'<div class="nqa-confidence nqa-confidence-{html.escape(level)}">'
             f"{html.escape(level.capitalize())} confidence · {likely_right(result.score)}</div>"

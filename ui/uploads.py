@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa import load_paths
+from qa import is_url, load_paths
 from qa.errors import QAError
 from ui import panels, render
 
@@ -22,10 +22,6 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_FILE_MB = MAX_FILE_BYTES // (1024 * 1024)
 MAX_FILES_PER_UPLOAD = 20
 UNEXPECTED_ERROR = "Something went wrong on the server; its log has the details."
-
-
-def _is_url(source: str) -> bool:
-    return source.lower().startswith(("http://", "https://"))
 
 
 def _without_path(text: str, path: Path) -> str:
@@ -76,7 +72,7 @@ class UploadHandlers:
                 return lines or [("error", f"{name}: no article found in this file.")]
             # An upload never replaces an indexed article that happens to share its file name:
             # two users' "article.txt" are two articles.
-            added = self.assistant.add(articles, replace=False)
+            added = self.assistant.collection.add(articles, replace=False)
         except QAError as e:
             return [("error", f"{name}: {_without_path(str(e), path)}")]
         except Exception:
@@ -111,7 +107,7 @@ class UploadHandlers:
         if problem:
             return panels.status_html([("error", problem)]), self.articles_html(), *keep
         try:
-            article = self.assistant.add_text(title, text, source)
+            article = self.assistant.collection.add_text(title, text, source)
         except QAError as e:
             return panels.status_html([("error", str(e))]), self.articles_html(), *keep
         except Exception:
@@ -127,7 +123,7 @@ class UploadHandlers:
 def _upload_source(source: str, path: Path) -> str:
     """An uploaded article's source: the web address the file names, else the file's name
     (with "#n" for the n-th record of a JSON file)."""
-    if _is_url(source):
+    if is_url(source):
         return source
     for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
         if source.startswith(form):

@@ -6,7 +6,7 @@ and each token's character offsets, find the best answer span and the no-answer 
 Scores are raw logit sums (start + end), not per-window softmaxes, so they compare across
 windows and across passages. The no-answer decision compares the best span against the
 model's null score ([CLS] start + [CLS] end); the threshold is chosen on held-out data.
-What this leaves out: tokenization and running the model (see `qa.reader.model`).
+What this leaves out: tokenization and running the model (see `qa.reader.transformers_reader`).
 """
 
 from __future__ import annotations

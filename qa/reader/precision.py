@@ -66,7 +66,7 @@ def measure(folder: Path, questions: int, precisions: tuple[str, ...], cache_dir
 
     from qa.metrics import best_over_golds, f1
     from qa.reader.delta import load_qa_model, read_config
-    from qa.reader.model import TransformersReader, load_reader_settings
+    from qa.reader.transformers_reader import TransformersReader, load_reader_settings
     from qa.reader.train import (DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, heldout_order, load_examples,
                                  overlap_ids, split_by_article)
 

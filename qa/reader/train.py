@@ -151,7 +151,7 @@ def split_by_article(examples: list[Example], fraction: float, seed: int):
 
 def featurize_for_training(examples: list[Example], tokenizer, recipe: Recipe, seed: int):
     """One window per question, labelled with the answer's token positions (0, 0 when none)."""
-    from qa.reader.model import truncate_question
+    from qa.reader.transformers_reader import truncate_question
 
     rng = random.Random(seed)
     features = []
@@ -279,7 +279,7 @@ def score_heldout(model, tokenizer, examples: list[Example], recipe: Recipe, bat
     import torch
 
     from qa.metrics import best_over_golds, exact_match, f1
-    from qa.reader.model import ReaderSettings, TransformersReader
+    from qa.reader.transformers_reader import ReaderSettings, TransformersReader
 
     model.eval()
     settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens)

@@ -1,4 +1,4 @@
-"""The readers a user chooses by name (`Settings.reader`, `qa ask --reader`, NEWSQA_READER), behind one interface.
+"""The reader registry: the readers a user chooses by name (`Settings.reader`, `qa ask --reader`, NEWSQA_READER), behind one interface.
 
 - "minilm": the shipped reader (MiniLM-L6 fine-tuned by `python -m qa.reader.train`), the default;
 - "mpnet": a reader trained on all-mpnet-base-v2 by `python -m qa.reader.train --base mpnet`; its
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import ReaderError
-from qa.reader.model import READER_CONFIG, RUNNERS, TransformersReader
+from qa.reader.transformers_reader import READER_CONFIG, RUNNERS, TransformersReader
 from qa.settings import MPNET_READER, SHIPPED_READER, Settings
 
 

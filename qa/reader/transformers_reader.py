@@ -1,4 +1,6 @@
-"""The real reader: any Hugging Face extractive QA model, run with our own tokenization and decoding.
+"""The reader: any Hugging Face extractive QA model, run with our own tokenization and decoding.
+
+(`qa.reader.registry` chooses which model folder a named reader reads with; this module reads.)
 
 transformers 5 has no question-answering pipeline, so this file does what it did: split each
 passage into overlapping token windows (stride), run `AutoModelForQuestionAnswering`, map tokens
@@ -7,7 +9,7 @@ Answers are character offsets into the passage given, never text rebuilt from to
 
 The model loads lazily on first use (`warm_up`); constructing a reader does no I/O.
 What this leaves out: choosing passages (retrieval) and the answer/no-answer policy across
-passages (`qa.assistant`).
+passages (`qa.answer_policy`).
 """
 
 from __future__ import annotations
@@ -127,12 +129,17 @@ RUNNERS = {"torch": TorchRunner}
 
 
 class Reader(Protocol):
-    """What the assistant needs from a reader: its settings and one reading per passage."""
+    """What the assistant needs from a reader: its settings and one reading per passage.
+
+    `read_many` reads several questions' passages at once (a server batches questions that
+    arrive together); its result is `read`'s for each item, so a reader that cannot share work
+    between questions implements it as that loop."""
 
     settings: ReaderSettings
 
-    def warm_up(self) -> None: ...
+    def warm_up(self) -> None: ...  # load the model now; safe to call twice
     def read(self, question: str, passages: Sequence[str]) -> list[PassageReading]: ...
+    def read_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[PassageReading]]: ...
 
 
 class TransformersReader:

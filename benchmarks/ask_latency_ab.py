@@ -1,0 +1,76 @@
+"""Ask p50 of two source trees in one run, interleaved: did a change move the latency of `Assistant.ask`?
+
+    python benchmarks/ask_latency_ab.py --before /tmp/before --after .    # each tree a checkout
+
+Each round starts one process per tree, in turn (before, after, before, ...): it loads the
+bundled article's assistant from that tree (the packaged embedder, the shipped reader), asks each
+question once to warm up, then times `--asks` questions (the README's and the chat's examples, in
+turn). Interleaving the trees and reporting the ratio of their medians keeps a shared machine's
+drift out of the comparison. Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+QUESTIONS = ["When will the presidents of Russia, Turkey, and Iran meet?", "Who did Putin meet in Sochi?",
+             "Where will the UN talks resume?", "Who resigned?", "What did Assad say?"]
+
+CHILD = """
+import json, sys, time
+from qa import Assistant
+questions, asks = json.loads(sys.argv[1]), int(sys.argv[2])
+assistant = Assistant.load()
+assistant.warm_up()
+for q in questions:
+    assistant.ask(q)
+times = []
+for i in range(asks):
+    t = time.perf_counter()
+    assistant.ask(questions[i % len(questions)])
+    times.append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+
+
+def time_tree(tree: Path, asks: int) -> list[float]:
+    env = dict(os.environ, PYTHONPATH=str(tree.resolve()), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(QUESTIONS), str(asks)], env=env, cwd=tree,
+                         capture_output=True, text=True, check=True, timeout=900)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--before", type=Path, required=True)
+    parser.add_argument("--after", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--asks", type=int, default=40, help="timed questions per process")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ask_latency_ab.json")
+    args = parser.parse_args()
+    runs: dict[str, list[list[float]]] = {"before": [], "after": []}
+    for r in range(args.rounds):
+        for name, tree in (("before", args.before), ("after", args.after)):
+            runs[name].append(time_tree(tree, args.asks))
+            print(f"round {r + 1} {name}: p50 {statistics.median(runs[name][-1]) * 1000:.1f} ms", file=sys.stderr)
+    p50 = {name: statistics.median([t for run in rs for t in run]) * 1000 for name, rs in runs.items()}
+    per_round = [statistics.median(a) / statistics.median(b) for a, b in zip(runs["after"], runs["before"])]
+    print(f"{'tree':8} {'ask p50 ms':>11}   ({args.rounds} interleaved rounds x {args.asks} asks)")
+    for name in ("before", "after"):
+        print(f"{name:8} {p50[name]:>11.1f}")
+    print(f"after / before: {p50['after'] / p50['before']:.3f} (per round: {', '.join(f'{x:.3f}' for x in per_round)})")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"before": str(args.before), "after": str(args.after), "p50_ms": p50,
+                                    "ratio": p50["after"] / p50["before"], "ratio_per_round": per_round,
+                                    "seconds": runs}, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""A result in the forms people read it: the JSON (`qa ask --json`, the chat's API), the terminal's text, and
+where a quote is ("¶ 3"). The chat's HTML is `ui.render`'s."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from qa.types import AskResult, Citation
+
+
+# Until the next release the JSON keeps a citation's passage number under its old name too.
+DEPRECATED_CITATION_KEYS = {"paragraph": "passage"}
+
+
+def result_to_json(result: AskResult) -> dict:
+    """`asdict(result)`, with each citation as `citation_to_json` writes it."""
+    data = asdict(result)
+    data["citation"] = citation_to_json(result.citation)
+    if result.candidate is not None:
+        data["candidate"]["citation"] = citation_to_json(result.candidate.citation)
+    return data
+
+
+def citation_to_json(citation: Citation | None) -> dict | None:
+    """`asdict(citation)` plus the deprecated alias "paragraph" (the old name of `passage`), for
+    readers of the JSON written before the rename."""
+    if citation is None:
+        return None
+    data = asdict(citation)
+    for old, new in DEPRECATED_CITATION_KEYS.items():
+        data[old] = data[new]
+    return data
+
+
+def paragraph_label(citation: Citation) -> str:
+    """Where a quote is in its article, as a reader of it counts its paragraphs: "¶ 3", "¶ 3–4",
+    "¶ 2, 5"; the passage's number when the article's paragraphs are not known. The one label of
+    the terminal's answers, the chat's citations and its exported Markdown."""
+    numbers = sorted(set(citation.paragraphs))
+    if not numbers:
+        return f"passage {citation.passage + 1}"
+    if len(numbers) == 1:
+        return f"\u00b6 {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"\u00b6 {numbers[0]}\u2013{numbers[-1]}"
+    return "\u00b6 " + ", ".join(str(n) for n in numbers)
+
+
+def result_to_text(result: AskResult) -> str:
+    """A short human reading of a result for the terminal."""
+    if result.clarification:
+        return result.clarification
+    if not result.found:
+        lines = ["Not in these articles: no passage answers that question."]
+        candidate = result.candidate
+        if candidate is not None:
+            c = candidate.citation
+            lines.append(f"Not stated clearly; closest: \u201c{candidate.answer}\u201d \u2014 {c.title}, {paragraph_label(c)}, "
+                         f"characters {c.start}\u2013{c.end} (unconfirmed, probability {candidate.score:.2f})")
+        elif result.passages and result.passages[0].related:
+            p = result.passages[0]
+            lines.append(f"Closest passage: {p.title}, passage {p.paragraph + 1}: {p.text[:200]}")
+        return "\n".join(lines)
+    c = result.citation
+    label = f"confidence {result.confidence}, {result.score:.2f}" if result.confidence else f"confidence {result.score:.2f}"
+    return (f"{result.answer}\n\n\u201c{result.context}\u201d\n"
+            f"\u2014 {c.title}, {paragraph_label(c)}, characters {c.start}\u2013{c.end} ({label})")
