@@ -20,7 +20,7 @@ import numpy as np
 from qa.metrics import best_over_golds, f1
 from qa.reader.decode import best_spans
 from qa.reader.transformers_reader import TransformersReader
-from qa.reader.train import (DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, choose_threshold, heldout_order, load_examples,
+from qa.reader.training.train import (DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, choose_threshold, heldout_order, load_examples,
                              overlap_ids, split_by_article)
 from qa.settings import SHIPPED_READER
 

@@ -36,7 +36,7 @@ READERS = ("minilm", "mpnet")
 def write_heldout_squad(path: Path) -> int:
     """The held-out train articles as a SQuAD 2.0 file (one entry per title and paragraph)."""
     sys.path.insert(0, str(ROOT))
-    from qa.reader.train import DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, load_examples, overlap_ids, split_by_article
+    from qa.reader.training.train import DEFAULT_OVERLAP, DEFAULT_TRAIN, Recipe, load_examples, overlap_ids, split_by_article
 
     recipe = Recipe()
     examples = load_examples(DEFAULT_TRAIN, overlap_ids(DEFAULT_OVERLAP))

@@ -3,7 +3,7 @@
     python benchmarks/learning_curves.py "mpnet6 LoRA-16=~/.cache/newsqa/curve-lora/log.jsonl" \
         "mpnet6 full=~/.cache/newsqa/curve-full/log.jsonl" --out benchmarks/results/learning_curves
 
-Each log is what `python -m qa.reader.train` writes beside its checkpoints: at every --eval-every
+Each log is what `python -m qa.reader.training.train` writes beside its checkpoints: at every --eval-every
 point the examples seen, the training steps' CPU seconds and the held-out scores. Two scores are
 plotted: F1 with the best no-answer threshold (what the reader would score; a reader that always
 declines already gets the unanswerable share of it) and F1 on the answerable questions with the

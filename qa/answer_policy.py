@@ -7,7 +7,7 @@ own paragraphs; otherwise "not found", with the closest span offered as an uncon
 when its probability came close. A span of markup or punctuation is never an answer.
 
 What this leaves out: retrieving and reading (`qa.assistant` composes them), fitting the
-calibration (`qa.reader.calibrate`) and choosing the threshold (the reader's training).
+calibration (`qa.reader.training.calibrate`) and choosing the threshold (the reader's training).
 """
 
 from __future__ import annotations

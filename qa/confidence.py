@@ -3,7 +3,7 @@
 The raw score of a span (its margin over "no answer", less log of its passage's retrieval rank,
 see `qa.answer_policy.passage_answer_score`) orders answers well but is not a probability. The shipped
 reader comes with `calibration.json` beside its weights: a monotone map fitted on held-out questions
-(`python -m qa.reader.calibrate`, which says how), the probability thresholds of the labels, and
+(`python -m qa.reader.training.calibrate`, which says how), the probability thresholds of the labels, and
 the floor above which a declined span is still shown as an unconfirmed candidate.
 
 A reader without that file (another model, or a test's stand-in) gets `LogisticConfidence`: the

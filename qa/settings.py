@@ -13,7 +13,7 @@ from newsqa.cache import CACHE_ENV, default_cache_dir
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "putin-hosts-assad-in-sochi.txt"
 SHIPPED_READER = PACKAGE_DIR / "reader" / "weights"
-# where `python -m qa.reader.train --base mpnet` writes its reader (only what training changed)
+# where `python -m qa.reader.training.train --base mpnet` writes its reader (only what training changed)
 MPNET_READER = PACKAGE_DIR / "reader" / "weights-mpnet"
 READER_NAMES = ("minilm", "mpnet")
 
@@ -55,7 +55,7 @@ class Settings:
     no_answer_threshold: float | None = None  # None: the threshold shipped with the reader
     # A retrieved passage sharing no content word with the question still counts as related to it
     # from this cosine similarity on (a paraphrase). Chosen for the shipped embedder on 2,944 held-out
-    # SQuAD train questions (python -m qa.reader.calibrate): the nearest passage of another article
+    # SQuAD train questions (python -m qa.reader.training.calibrate): the nearest passage of another article
     # sharing no word with the question reaches 0.45 for 0.6% of them (0.40: 2.8%, 0.35: 10.9%),
     # while a question's own passage has a median of 0.56 and shares a content word 99.5% of the time.
     related_min_cosine: float = 0.45

@@ -16,7 +16,7 @@ from qa import Assistant, Settings
 from qa.confidence import CALIBRATION_FILE, LABELS, Calibration, LogisticConfidence, load_calibration
 from qa.errors import ReaderError
 from qa.followup import clarification, is_bare_followup
-from qa.reader.calibrate import fit, fit_isotonic, leave_one_group_out, lowest_threshold
+from qa.reader.training.calibrate import fit, fit_isotonic, leave_one_group_out, lowest_threshold
 from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
 from qa.reader.markup import is_markup
 from qa.reader.transformers_reader import PassageReading, ReaderSettings, load_reader_settings

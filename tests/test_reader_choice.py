@@ -50,7 +50,7 @@ def test_choosing_mpnet_without_its_weights_names_the_command_that_trains_it(mon
     with pytest.raises(ReaderError) as caught:
         registry.make_reader(Settings(reader="mpnet"))
     message = str(caught.value)
-    assert "\n" not in message and "python -m qa.reader.train --base mpnet" in message
+    assert "\n" not in message and "python -m qa.reader.training.train --base mpnet" in message
 
 
 def test_an_unknown_reader_is_a_one_line_error():

@@ -10,7 +10,8 @@ import torch
 from qa.errors import ReaderError
 from qa.reader import registry
 from qa.reader.transformers_reader import TorchRunner, TransformersReader
-from qa.reader.precision import MAX_F1_LOSS, choose, to_precision
+from qa.reader.precision import to_precision
+from qa.reader.training.choose_precision import MAX_F1_LOSS, choose
 from qa.settings import Settings
 from tests.tiny_model import build_tiny_qa_model
 

@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from qa.reader import resume_state
-from qa.reader import train as reader_train
+from qa.reader.training import resume_state
+from qa.reader.training import train as reader_train
 from tests.test_reader_train import tiny_squad
 from tests.tiny_model import build_tiny_qa_model
 

@@ -13,7 +13,7 @@ import random
 import pytest
 import torch
 
-from qa.reader import train as reader_train
+from qa.reader.training import train as reader_train
 from tests.tiny_model import build_tiny_qa_model
 
 WORDS = "river mountain council treaty harbour festival engine library orchard senate".split()

@@ -14,7 +14,7 @@ from argparse import Namespace
 import pytest
 import torch
 
-from qa.reader import train as reader_train
+from qa.reader.training import train as reader_train
 from tests.fake_base import install, packaged_base, split_zip, tiny_mpnet_folder
 from tests.test_reader_train import tiny_squad
 from tests.tiny_model import build_tiny_qa_model

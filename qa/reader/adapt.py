@@ -1,11 +1,11 @@
 """Shape a QA model before training: keep its lowest layers, freeze the lowest ones, or train LoRA adapters.
 
-These are the options of `python -m qa.reader.train` that change which weights exist or which of
+These are the options of `python -m qa.reader.training.train` that change which weights exist or which of
 them train (`--keep-layers`, `--freeze-layers`, `--lora-rank`); the same calls rebuild the same
 structure when a run resumes or a checkpoint is exported. They work on any encoder that Hugging
 Face lays out as `<base>.embeddings` and `<base>.encoder.layer[i]` (BERT, MPNet and their kin).
 
-What this leaves out: the training loop (`qa.reader.train`) and what a trained model ships
+What this leaves out: the training loop (`qa.reader.training.train`) and what a trained model ships
 (`qa.reader.delta`).
 """
 

@@ -67,7 +67,7 @@ MPNET = PackagedBase(
     sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
 )
 BASES = {MPNET.name: MPNET}
-# `qa.reader.train --base` names; a base in BASES is rebuilt from its packages when a reader loads
+# `qa.reader.training.train --base` names; a base in BASES is rebuilt from its packages when a reader loads
 BASE_BY_OPTION = {"mpnet": MPNET.name}
 
 

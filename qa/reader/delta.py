@@ -185,7 +185,7 @@ def load_qa_model(folder: str | Path, cache_dir: Path | None = None):
                           f"of newsqa does not know (known: {', '.join(BASES)})")
     if base_info.get("sha256") != base.sha256:
         raise ReaderError(f"the reader in {folder} was trained on {base.name} sha256 {str(base_info.get('sha256'))[:12]}…, "
-                          f"but the installed base is {base.sha256[:12]}…; retrain it: python -m qa.reader.train "
+                          f"but the installed base is {base.sha256[:12]}…; retrain it: python -m qa.reader.training.train "
                           f"--base {base_info.get('option', base.name)} --out {folder}")
     if cache_dir is None:
         from qa.settings import Settings  # a reader built outside an Assistant follows the CLI's environment

@@ -1,7 +1,7 @@
 """The reader registry: the readers a user chooses by name (`Settings.reader`, `qa ask --reader`, NEWSQA_READER), behind one interface.
 
-- "minilm": the shipped reader (MiniLM-L6 fine-tuned by `python -m qa.reader.train`), the default;
-- "mpnet": a reader trained on all-mpnet-base-v2 by `python -m qa.reader.train --base mpnet`; its
+- "minilm": the shipped reader (MiniLM-L6 fine-tuned by `python -m qa.reader.training.train`), the default;
+- "mpnet": a reader trained on all-mpnet-base-v2 by `python -m qa.reader.training.train --base mpnet`; its
   folder holds only what training changed, and the base comes from its five packages.
 
 Both are `TransformersReader`s; only the folder differs, and the folder's reader_config.json says
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import ReaderError
+from qa.reader.precision import check_precision
 from qa.reader.transformers_reader import READER_CONFIG, RUNNERS, TransformersReader
 from qa.settings import MPNET_READER, SHIPPED_READER, Settings
 
@@ -28,9 +29,9 @@ class ReaderChoice:
 
 READERS = {
     "minilm": ReaderChoice(SHIPPED_READER, "the shipped MiniLM-L6 reader",
-                           f"python -m qa.reader.train --out {SHIPPED_READER}"),
+                           f"python -m qa.reader.training.train --out {SHIPPED_READER}"),
     "mpnet": ReaderChoice(MPNET_READER, "an MPNet-base reader",
-                          f"python -m qa.reader.train --base mpnet --out {MPNET_READER}"),
+                          f"python -m qa.reader.training.train --base mpnet --out {MPNET_READER}"),
 }
 
 
@@ -54,8 +55,6 @@ def make_reader(settings: Settings) -> TransformersReader:
     if choice is not None and not (choice.folder / READER_CONFIG).is_file():
         raise ReaderError(f"{choice.description} is not installed (no trained weights in {choice.folder}); "
                           f"train it: {choice.train_command}")
-    from qa.reader.precision import check_precision  # not at import: `python -m qa.reader.precision` runs it as __main__
-
     if settings.reader_precision is not None:
         try:
             check_precision(settings.reader_precision)

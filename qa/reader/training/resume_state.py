@@ -12,7 +12,7 @@ lost with the machine; this folder is what survives, committed at one fixed path
 
 One path overwritten each time keeps the repository's growth to one state per commit. Safetensors
 and JSON, never pickle: a committed file is data, not code. What this leaves out: when to write
-(the training loop, `qa.reader.train`) and how the model is shaped (`qa.reader.adapt`).
+(the training loop, `qa.reader.training.train`) and how the model is shaped (`qa.reader.adapt`).
 """
 
 from __future__ import annotations

