@@ -145,11 +145,11 @@ class Collection:
 
     def _open_complete(self, folder: Path, match: bool = False) -> IndexStore | None:
         """The index in `folder` if a build of it completed, else None (it is ours to rebuild)."""
+        def open_index():
+            return IndexStore.open(folder, self.embedder.name)  # the embedder as it is at each call
+
         try:
-            if match:
-                store = self._matching(lambda: IndexStore.open(folder, self.embedder.name))
-            else:
-                store = IndexStore.open(folder, self.embedder.name)
+            store = self._matching(open_index) if match else open_index()
         except _UNUSABLE:
             return None
         if store.build_state() == COMPLETE:

@@ -467,8 +467,9 @@ def init_from_reader(model, folder: Path) -> None:
         raise SystemExit(f"--init-from takes a LoRA reader folder; {weights} is missing")
     if not hasattr(model, "peft_config"):
         raise SystemExit("--init-from needs --lora-rank (it continues a LoRA reader)")
-    result = set_peft_model_state_dict(model, load_file(str(weights)))
-    loaded = len(load_file(str(weights)))
+    state = load_file(str(weights))
+    result = set_peft_model_state_dict(model, state)
+    loaded = len(state)
     trainable = sum(1 for _, p in model.named_parameters() if p.requires_grad)
     if result.unexpected_keys or loaded != trainable:
         raise SystemExit(f"{folder} was trained with another shape ({loaded} tensors for {trainable} trainable, "
