@@ -54,12 +54,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", help="LABEL=PATH/log.jsonl")
     parser.add_argument("--no-minilm", action="store_true", help="leave out the shipped MiniLM reader's curve")
+    parser.add_argument("--earlier", type=Path, action="append", default=[],
+                        help="a JSON file this script wrote before: its curves are drawn beside the new ones "
+                             "(labelled with the file's name; their CPU-hours were measured on that run's host)")
+    parser.add_argument("--continues", action="append", default=[], metavar="LABEL=N",
+                        help="the run LABEL continued a reader that had already seen N questions: its points "
+                             "are drawn from N on the questions axis")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "learning_curves")
     args = parser.parse_args()
     curves = {} if args.no_minilm else {MINILM_LABEL: minilm_points()}
+    for earlier in args.earlier:
+        for label, curve in json.loads(earlier.read_text()).items():
+            if label != MINILM_LABEL:
+                curves[f"{label} ({earlier.stem})"] = curve
+    seen_before = {label: int(n) for label, n in (c.split("=", 1) for c in args.continues)}
     for run in args.runs:
         label, path = run.split("=", 1)
-        curves[label] = points(Path(path).expanduser())
+        curves[label] = [{**p, "examples": p["examples"] + seen_before.get(label, 0)}
+                         for p in points(Path(path).expanduser())]
 
     import matplotlib
 
