@@ -64,7 +64,8 @@ def _summary(collection) -> str:
 
 
 @index_app.command("build")
-def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folders of articles")],
+def index_build(paths: Annotated[list[str], typer.Argument(
+                    help="files or folders of articles, or web addresses (pages, feeds, sitemaps, PDFs)")],
                 index: Annotated[Path, typer.Option("--index", help="index folder to create or bring up to date")],
                 ray: Annotated[Optional[str], typer.Option(
                     "--ray", help="load, split and embed on Ray Data: 'local', 'auto' (a running cluster) or "
@@ -80,10 +81,11 @@ def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folde
 
 
 @index_app.command("add")
-def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders of articles")],
+def index_add(paths: Annotated[list[str], typer.Argument(
+                  help="files or folders of articles, or web addresses (pages, RSS/Atom feeds, news sitemaps, PDFs)")],
               index: IndexOption = None):
-    """Add articles (only the new ones are embedded and written); a new version under the same URL
-    replaces the old one."""
+    """Add articles from files, folders and links (only the new ones are embedded and written); a new
+    version under the same URL replaces the old one. A link that fails is one line saying why."""
     from qa.collection import Collection
 
     def action():
@@ -94,6 +96,45 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders
         typer.echo(f"added {len(added)} new article(s)" + (f", replacing {replaced} older version(s)" if replaced else "")
                    + f"; the index now has {_summary(collection)}")
     _run(action)
+
+
+@index_app.command("watch")
+def index_watch(feeds: Annotated[list[str], typer.Argument(help="RSS/Atom feeds or news sitemaps: web addresses or files")],
+                index: IndexOption = None,
+                every: Annotated[str, typer.Option("--every", help="how often to poll: 30s, 15m, 2h")] = "15m",
+                once: Annotated[bool, typer.Option("--once", help="poll once and exit")] = False):
+    """Poll feeds and add their new items (an item already indexed, by canonical URL or by its
+    words, is skipped and not fetched again)."""
+    import time
+
+    from qa.collection import Collection
+
+    def action():
+        seconds = parse_interval(every)
+        collection = Collection(_settings(index))
+        while True:
+            added = collection.add_new(feeds)
+            report = collection.last_load_report
+            failed = len(report.skipped) if report else 0
+            copies = len(collection.last_add_result.copies) if collection.last_add_result else 0
+            typer.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} added {len(added)} new article(s)"
+                       + (f" ({copies} copies of indexed stories)" if copies else "")
+                       + (f", {failed} item(s) failed (see the warnings above)" if failed else "")
+                       + f"; the index now has {_summary(collection)}")
+            if once:
+                return
+            time.sleep(seconds)
+    _run(action)
+
+
+def parse_interval(text: str) -> float:
+    """Seconds in "90", "30s", "15m", "2h" or "1d"; QAError otherwise."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise QAError(f"--every takes a duration such as 30s, 15m or 2h, not {text!r}")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 @index_app.command("remove")
@@ -156,7 +197,8 @@ def index_info(index: IndexOption = None,
         typer.echo(f"  segments: {len(info['segments'])} ({sum(s['vectors'] for s in info['segments'])} vectors)")
         for a in articles[:20]:
             typer.echo(f"  - {a['id']}  {a['title']}  ({a['passages']} passages; {a['published'] or 'no date'}; "
-                       f"{a['source'] or 'pasted'})")
+                       f"{a['source'] or 'pasted'}" + (f"; copy of {a['duplicate_of']}" if a.get('duplicate_of') else "")
+                       + ")")
         if len(articles) > 20:
             typer.echo(f"  ... and {len(articles) - 20} more")
     _run(action)
