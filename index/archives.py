@@ -7,9 +7,9 @@ capture date (`WARC-Date`) is the published date when the page states none. Othe
 as skipped with its reason, and the rest of the archive still loads.
 
 PDF: the text layer, by pypdf (chosen over pdfplumber by measurement, see the README's "Inputs"),
-page by page; lines are joined into paragraphs (a blank line or a short last line ends one, a
-hyphen at a line end joins the word), so offsets point into that extracted text, as for every
-source. The title is the document's /Title, else its first line; the date is its /CreationDate.
+page by page; lines are joined into paragraphs (a blank line or a gap wider than the line spacing
+ends one, a hyphen at a line end joins the word), running headers and page numbers are dropped,
+and offsets point into that extracted text, as for every source. The title is the document's /Title, else its first line; the date is its /CreationDate.
 A scanned PDF without a text layer is skipped ("no text layer"). What this leaves out: OCR.
 """
 
@@ -113,11 +113,12 @@ def pdf_article(data: bytes, where: str, source: str | None = None) -> Article:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [page_lines(page) for page in reader.pages]
         info = reader.metadata
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, ZeroDivisionError) as e:
         raise BadArticleError(f"{where}: not a readable PDF ({e})") from e
-    text = "\n\n".join(p for p in (pdf_paragraphs(page) for page in pages) if p)
+    pages = drop_running_lines(pages)
+    text = "\n\n".join(p for p in (pdf_paragraphs(lines) for lines in pages) if p)
     if not text.strip():
         raise BadArticleError(f"{where}: not an article (the PDF has no text layer; scanned pages need OCR)")
     title = clean_title(info.title, where) if info is not None and isinstance(info.title, str) else None
@@ -131,29 +132,82 @@ def pdf_article(data: bytes, where: str, source: str | None = None) -> Article:
     return make_article(text, source or where, title, published)
 
 
-def pdf_paragraphs(page_text: str) -> str:
+def page_lines(page) -> list[tuple[float | None, str]]:
+    """A page's text lines as pypdf extracts them, each with its baseline's height on the page
+    (None where the text operators do not give one)."""
+    parts: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        parts.append((tm[5] * cm[3] + cm[5], text))
+
+    text = page.extract_text(visitor_text=visit) or ""
+    if "".join(t for _, t in parts) != text:  # the pieces do not add up: the lines without heights
+        return [(None, line) for line in text.splitlines()]
+    lines, current, y = [], "", None
+    for height, piece in parts:
+        chunks = piece.split("\n")
+        for i, chunk in enumerate(chunks):
+            if i:
+                lines.append((y, current))
+                current, y = "", None
+            if chunk.strip() and y is None:
+                y = height
+            current += chunk
+    lines.append((y, current))
+    return [(y, line.rstrip()) for y, line in lines]
+
+
+def drop_running_lines(pages: list[list[tuple[float | None, str]]]) -> list[list[tuple[float | None, str]]]:
+    """Running headers and footers (the same line, digits aside, at the same height on most pages,
+    like "Page 3") are not the article's text."""
+    if len(pages) < 2:
+        return [[(y, line) for y, line in lines if not re.fullmatch(r"\s*(page\s*)?\d+(\s*(/|of)\s*\d+)?\s*", line, re.I)]
+                for lines in pages]
+    seen: dict[tuple, int] = {}
+    for lines in pages:
+        for key in {(None if y is None else round(y), re.sub(r"\d+", "#", line.strip())) for y, line in lines if line.strip()}:
+            seen[key] = seen.get(key, 0) + 1
+    running = {key for key, n in seen.items() if n >= max(2, len(pages) // 2 + 1) and key[0] is not None}
+    return [[(y, line) for y, line in lines
+             if (None if y is None else round(y), re.sub(r"\d+", "#", line.strip())) not in running]
+            for lines in pages]
+
+
+def pdf_paragraphs(lines) -> str:
     """A page's lines as paragraphs: PDF text comes as visual lines, a paragraph wrapped over many.
 
-    A line ends its paragraph when the next is blank, or when it is clearly shorter than the
-    page's typical full line and ends a sentence; a hyphen at a line's end joins the word."""
-    lines = [line.rstrip() for line in displayable(page_text).splitlines()]
-    lengths = sorted(len(line) for line in lines if line.strip())
+    `lines` are (height, text) pairs (`page_lines`) or plain text. A paragraph ends at a blank line,
+    at a gap above the next line clearly wider than the page's usual line spacing, or (where no
+    heights are known) after a line clearly shorter than a full one that ends a sentence; a hyphen at
+    a line's end followed by a lower-case letter joins the word."""
+    if isinstance(lines, str):
+        lines = [(None, line) for line in lines.splitlines()]
+    lines = [(y, displayable(line).rstrip()) for y, line in lines]
+    lengths = sorted(len(line) for _, line in lines if line.strip())
     if not lengths:
         return ""
     full = lengths[int(len(lengths) * 0.8)] if len(lengths) > 2 else max(lengths)
-    paragraphs, current = [], ""
-    for line in lines:
+    heights = [y for y, line in lines if line.strip() and y is not None]
+    steps = sorted(a - b for a, b in zip(heights, heights[1:]) if a - b > 0)
+    spacing = steps[len(steps) // 2] if steps else None
+    paragraphs, current, previous_y = [], "", None
+    for y, line in lines:
         stripped = line.strip()
         if not stripped:
             if current:
                 paragraphs.append(current)
             current = ""
             continue
+        if current and spacing is not None and y is not None and previous_y is not None \
+                and previous_y - y > 1.35 * spacing:
+            paragraphs.append(current)
+            current = ""
         if current.endswith("-") and stripped[:1].islower():
             current = current[:-1] + stripped
         else:
             current = f"{current} {stripped}" if current else stripped
-        if len(stripped) < 0.75 * full and stripped[-1:] in '.!?:"\u201d':
+        previous_y = y if y is not None else previous_y
+        if spacing is None and len(stripped) < 0.75 * full and stripped[-1:] in '.!?:"\u201d':
             paragraphs.append(current)
             current = ""
     if current:
