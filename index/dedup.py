@@ -22,9 +22,12 @@ import re
 import numpy as np
 
 NUM_PERM = 128
-SHINGLE_WORDS = 3
+# chosen by benchmarks/dedup_threshold.py on 600 labelled pairs of SQuAD train paragraphs (F1 1.000,
+# and 0.993 either side of it), then measured unchanged on held-out pairs: SQuAD dev P 1.000 R 1.000,
+# Wikinews P 1.000 R 0.993
+SHINGLE_WORDS = 5
 SEED = 1
-THRESHOLD = 0.5
+THRESHOLD = 0.2
 
 
 def lsh_shape(threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> tuple[int, int]:
@@ -34,7 +37,7 @@ def lsh_shape(threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> tuple[i
     return _optimal_param(threshold, num_perm, 0.5, 0.5)
 
 
-BANDS, ROWS = 25, 5  # lsh_shape(THRESHOLD), fixed here so importing this needs no datasketch
+BANDS, ROWS = 28, 2  # lsh_shape(THRESHOLD), fixed here so importing this needs no datasketch
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:

@@ -130,17 +130,19 @@ def first_version(db: sqlite3.Connection, sig, hash_of_text: str) -> str | None:
                      (hash_of_text,)).fetchone()
     if row is not None:
         return row[1] or row[0]
-    keys = dedup.band_keys(sig)
-    candidates = {r[0] for band, key in enumerate(keys)
-                  for r in db.execute("SELECT article_id FROM minhash_bands WHERE band = ? AND key = ?", (band, key))}
+    keys = list(enumerate(dedup.band_keys(sig)))
+    rows = db.execute(
+        f"WITH k(band, key) AS (VALUES {', '.join('(?, ?)' for _ in keys)}) "
+        "SELECT a.seq, a.id, a.minhash, a.duplicate_of FROM articles a WHERE a.id IN ("
+        "  SELECT b.article_id FROM k JOIN minhash_bands b ON b.band = k.band AND b.key = k.key)",
+        [value for pair in keys for value in pair])
     best = None
-    for article_id in candidates:
-        found = db.execute("SELECT seq, minhash, duplicate_of FROM articles WHERE id = ?", (article_id,)).fetchone()
-        if found is None or found[1] is None:
+    for seq, article_id, blob, duplicate_of in rows:
+        if blob is None:
             continue
-        score = dedup.similarity(sig, dedup.from_blob(found[1]))
-        if score >= dedup.THRESHOLD and (best is None or (score, -found[0]) > best[0]):
-            best = ((score, -found[0]), found[2] or article_id)
+        score = dedup.similarity(sig, dedup.from_blob(blob))
+        if score >= dedup.THRESHOLD and (best is None or (score, -seq) > best[0]):
+            best = ((score, -seq), duplicate_of or article_id)
     return None if best is None else best[1]
 
 
