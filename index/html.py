@@ -1,7 +1,8 @@
 """A web page's HTML into an `Article`: its main text and what the page states about itself.
 
 trafilatura extracts the text (menus, comments and boilerplate removed) and the metadata: title,
-published date, author, site name, canonical URL (`<link rel=canonical>`, `og:url`, JSON-LD), and
+published date, author, site name, canonical URL (`<link rel=canonical>`, `og:url`, JSON-LD; for
+a fetched page only one on the same site, so a copy naming its original keeps its own URL), and
 the page's declared language (`<html lang>`, `og:locale`, `content-language`). The same code reads
 a saved page, a fetched link, a feed entry's content and a WARC record, so all of them agree.
 
@@ -17,7 +18,7 @@ import re
 
 from index.errors import BadArticleError
 from index.load import make_article
-from index.metadata import clean_published, clean_title, clean_url, displayable, is_url
+from index.metadata import clean_published, clean_title, clean_url, displayable, is_url, outlet_of
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,12 @@ def article_from_html(html: str, where: str, url: str | None = None, fallback_pu
                                         date_config={"extensive_search": False, "original_date": True})
     title = clean_title(meta.title, where) if meta else None
     published = clean_published(meta.date, where) if meta and meta.date else None
-    source = (clean_url(meta.url, where) if meta and meta.url else None) or url or where
+    canonical = clean_url(meta.url, where) if meta and meta.url else None
+    if canonical and url and is_url(url) and outlet_of(canonical) != outlet_of(url):
+        # another site's address (a syndicated copy naming its original, or a page claiming to be
+        # someone else's): taken as its identity, it would replace that site's article
+        canonical = None
+    source = canonical or url or where
     try:
         article = make_article(text, source, title, published or fallback_published)
     except BadArticleError as e:  # named by the source it would have had: name it as the caller does

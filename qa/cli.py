@@ -93,7 +93,9 @@ def index_add(paths: Annotated[list[str], typer.Argument(
         added = collection.add(paths, progress=True)
         _report_skipped(collection)
         replaced = len(collection.last_add_result.replaced) if collection.last_add_result else 0
+        copies = len(collection.last_add_result.copies) if collection.last_add_result else 0
         typer.echo(f"added {len(added)} new article(s)" + (f", replacing {replaced} older version(s)" if replaced else "")
+                   + (f" ({copies} copies of indexed stories, linked to their first version)" if copies else "")
                    + f"; the index now has {_summary(collection)}")
     _run(action)
 

@@ -145,3 +145,20 @@ def test_the_ray_path_loads_links_with_the_same_loader(site):
     harbour = loaded[site.url("/local/harbour-wall")]
     assert (harbour["author"], harbour["site_name"], harbour["language"]) == ("Anna Keller", "Seeblick Zeitung", "de-CH")
     assert [(r["source"], r["reason"]) for r in rows if r["kind"] == SKIPPED] == single.skipped
+
+
+def test_a_copy_that_names_its_original_as_canonical_keeps_its_own_address(site, tmp_path):
+    from web_support import scraped_page
+
+    original = site.url("/world/geneva-talks")
+    # a partner site's copy with a canonical link to the original: on 127.0.0.1 under another name
+    partner = site.url("/world/geneva-talks").replace("127.0.0.1", "localhost")
+    collection = collection_at(tmp_path / "idx")
+    collection.add([original])
+    site.add("/partner/talks", scraped_page("Geneva Talks Resume", "talks", original, "2017-11-28")
+             .replace("</article>", "<p>Distributed by the partner network.</p></article>"))
+    collection.add([partner.replace("/world/geneva-talks", "/partner/talks")])
+    assert collection.last_add_result.replaced == []  # the original is not replaced
+    infos = {i["source"]: i for i in collection.article_infos()}
+    copy = infos[partner.replace("/world/geneva-talks", "/partner/talks")]
+    assert copy["duplicate_of"] == infos[original]["id"]
