@@ -110,33 +110,21 @@ def index_watch(feeds: Annotated[list[str], typer.Argument(help="RSS/Atom feeds 
     import time
 
     from qa.collection import Collection
+    from qa.watch import FeedWatcher, parse_interval
+
+    def report(poll) -> None:
+        typer.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} added {poll.added} new article(s)"
+                   + (f" ({poll.copies} copies of indexed stories)" if poll.copies else "")
+                   + (f", {len(poll.failed)} item(s) failed (see the warnings above)" if poll.failed else ""))
 
     def action():
-        seconds = parse_interval(every)
-        collection = Collection(_settings(index))
-        while True:
-            added = collection.add_new(feeds)
-            report = collection.last_load_report
-            failed = len(report.skipped) if report else 0
-            copies = len(collection.last_add_result.copies) if collection.last_add_result else 0
-            typer.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} added {len(added)} new article(s)"
-                       + (f" ({copies} copies of indexed stories)" if copies else "")
-                       + (f", {failed} item(s) failed (see the warnings above)" if failed else "")
-                       + f"; the index now has {_summary(collection)}")
-            if once:
-                return
-            time.sleep(seconds)
+        watcher = FeedWatcher(Collection(_settings(index)), feeds, parse_interval(every))
+        if once:
+            report(watcher.poll_once())
+            typer.echo(f"the index now has {_summary(watcher.collection)}")
+        else:
+            watcher.run(report)
     _run(action)
-
-
-def parse_interval(text: str) -> float:
-    """Seconds in "90", "30s", "15m", "2h" or "1d"; QAError otherwise."""
-    import re
-
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise QAError(f"--every takes a duration such as 30s, 15m or 2h, not {text!r}")
-    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 @index_app.command("remove")
@@ -242,10 +230,17 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
 def serve(index: IndexOption = None,
           host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 7860,
-          reader: ReaderOption = None):
+          reader: ReaderOption = None,
+          watch: Annotated[Optional[list[str]], typer.Option(
+              "--watch", metavar="FEED", help="poll this RSS/Atom feed or news sitemap and add its new items "
+                                              "(repeatable)", show_default=False)] = None,
+          every: Annotated[str, typer.Option("--every", help="how often --watch polls: 30s, 15m, 2h")] = "15m"):
     """Start the chat in the browser (models are loaded before the first question)."""
     def action():
-        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port)
+        from qa.watch import parse_interval
+
+        polling = {"watch": list(watch), "every_s": parse_interval(every)} if watch else {}
+        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port, **polling)
     _run(action)
 
 

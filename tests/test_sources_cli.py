@@ -52,3 +52,8 @@ def test_watch_once_adds_new_feed_items_and_links_copies(env, site, tmp_path):  
     assert "added 0 new article(s)" in again.stdout
     assert_one_line_error(qa(env, "index", "watch", site.url("/watch.xml"), "--every", "soon", "--index", folder,
                              check=False), "--every takes a duration")
+
+
+def test_serve_checks_its_watch_interval_before_loading_anything(env, tmp_path):  # noqa: F811
+    assert_one_line_error(qa(env, "serve", "--watch", "https://example.org/rss.xml", "--every", "0m", check=False),
+                          "--every takes a duration")

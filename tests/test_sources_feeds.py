@@ -85,3 +85,23 @@ def test_polling_twice_adds_only_new_entries_and_fetches_nothing_again(site, tmp
     assert collection.add_new([site.url("/feed.xml"), site.url("/feed2.xml")]) == []
     assert fetched(site, "/world/geneva-talks") == talks  # indexed under that URL: not fetched again
     assert collection.store.counts()[0] == 2
+
+
+def test_a_feed_watcher_polls_in_the_background_until_stopped(site, tmp_path):
+    import time
+
+    from qa.watch import FeedWatcher, parse_interval
+
+    assert (parse_interval("90"), parse_interval("15m"), parse_interval("2h")) == (90, 900, 7200)
+    collection = Collection(Settings(index_dir=tmp_path / "idx"), embedder=HashEmbedder())
+    watcher = FeedWatcher(collection, [site.url("/feed.xml")], every_s=0.2)
+    thread = watcher.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not collection.last_add_result or collection.store.counts()[0] < 2):
+        time.sleep(0.1)
+    polls_before = sum(1 for p, _ in site.requests if p == "/feed.xml")
+    time.sleep(0.5)
+    assert sum(1 for p, _ in site.requests if p == "/feed.xml") > polls_before  # still polling
+    watcher.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and collection.store.counts()[0] == 2  # nothing added twice
