@@ -31,6 +31,9 @@ class FetchLimits:
     timeout_s: float = 15.0
     max_redirects: int = 5
     max_bytes: int = 10 * 1000 * 1000
+    # False: refuse an address (the first or any redirect's) that resolves to this machine or a
+    # private network, for a server fetching links its users typed
+    private_addresses: bool = True
 
 
 DEFAULT_LIMITS = FetchLimits()
@@ -88,6 +91,8 @@ def _fetch(client, url: str, limits: FetchLimits, deadline: float) -> Fetched:
     current = url
     for _ in range(limits.max_redirects + 1):
         try:
+            if not limits.private_addresses:
+                _check_public(url, current)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise httpx.TimeoutException("deadline")
@@ -150,6 +155,26 @@ def _read(response, url: str, limits: FetchLimits, deadline: float) -> Fetched:
     if media not in PDF_TYPES and b"\x00" in body[:8192]:
         raise FetchError(url, f"not an article (binary content sent as {media})")
     return Fetched(url, str(response.url), media, body, charset=response.charset_encoding)
+
+
+def resolve(host: str) -> set[str]:
+    """The addresses a host name resolves to."""
+    return {info[4][0] for info in socket.getaddrinfo(host, None)}
+
+
+def _check_public(url: str, current: str) -> None:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(current).hostname or ""
+    try:
+        addresses = resolve(host)
+    except (OSError, UnicodeError) as e:
+        raise FetchError(url, f"DNS: cannot resolve the host {host!r}") from e
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified:
+            raise FetchError(url, f"refused: {host} is this machine or on a private network")
 
 
 def _is_dns_failure(error: BaseException) -> bool:

@@ -34,6 +34,7 @@ from index.embed import Embedder, SentenceEmbedder, precision_of
 from index.ids import text_hash
 from index.ingest import ingest, ingest_parts
 from index.load import LoadReport, article_from_text, load_paths
+from index.fetch import DEFAULT_LIMITS, FetchLimits
 from index.sources import load_sources
 from index.store import BUILDING, COMPLETE, AddResult, IndexStore, PassageStore, is_index, write_lock
 from index.types import Article, Passage
@@ -230,13 +231,17 @@ class Collection:
         return SentenceEmbedder(precision=precision, cache_dir=self.settings.cache_dir / "embedder")
 
     # ---- writing ------------------------------------------------------------------------------
-    def add(self, sources: Sources, progress: bool = False, *, replace: bool = True) -> list[Article]:
+    def add(self, sources: Sources, progress: bool = False, *, replace: bool = True,
+            public_links_only: bool = False) -> list[Article]:
         """Index more articles (only the new data is written); returns the ones that were new.
 
         An article under the URL, or from the single-article file, of an indexed one replaces it
         (`last_add_result.replaced` lists the old versions), unless `replace` is False.
+        `public_links_only`: refuse links (and redirects) to this machine or a private network,
+        for a server that fetches what its users type.
         """
-        articles, report = _articles_from(sources)
+        limits = FetchLimits(private_addresses=False) if public_links_only else DEFAULT_LIMITS
+        articles, report = _articles_from(sources, limits=limits)
         self.last_load_report = report
         if not articles and report.skipped:
             raise BadArticleError(_reasons(report.skipped))
@@ -329,10 +334,10 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _articles_from(sources: Sources, skip_url=None) -> tuple[list[Article], LoadReport]:
+def _articles_from(sources: Sources, skip_url=None, limits=DEFAULT_LIMITS) -> tuple[list[Article], LoadReport]:
     """Articles given as such, and those loaded from paths and web addresses (`index.sources`)."""
     articles = [s for s in sources if isinstance(s, Article)]
-    report = load_sources([s for s in sources if not isinstance(s, Article)], skip_url=skip_url)
+    report = load_sources([s for s in sources if not isinstance(s, Article)], limits, skip_url=skip_url)
     return articles + report.articles, report
 
 

@@ -32,13 +32,27 @@ def test_links_are_added_and_each_failure_is_one_line(site, tmp_path):
 
 
 def test_links_to_the_servers_own_network_are_not_fetched(site, tmp_path):
-    assert "not fetched from the server" in check_link(site.url("/world/geneva-talks"))
-    assert "not fetched from the server" in check_link("http://localhost:9/")
-    assert check_link(site.url("/world/geneva-talks"), private_ok=True) is None
+    assert check_link("ftp://example.org/x").startswith("not a web address")
     handlers = h.Handlers(fast_assistant(tmp_path))
     before = len(site.requests)
-    status, _, _ = handlers.add_links(site.url("/world/geneva-talks"))
-    assert "not fetched from the server" in status and len(site.requests) == before
+    status, _, _ = handlers.add_links(f"{site.url('/world/geneva-talks')} http://localhost:9/story")
+    assert f"{site.url('/world/geneva-talks')}: refused: 127.0.0.1 is this machine or on a private network" in status
+    assert "http://localhost:9/story: refused: localhost is this machine" in status
+    assert len(site.requests) == before  # nothing was fetched
+
+
+def test_a_redirect_into_the_private_network_is_refused_too(site, monkeypatch):
+    import index.fetch
+    from index.fetch import FetchError, FetchLimits, fetch
+
+    # "localhost" passes for a public host here; the redirect then leads to 127.0.0.1
+    real = index.fetch.resolve
+    monkeypatch.setattr(index.fetch, "resolve", lambda host: {"93.184.216.34"} if host == "localhost" else real(host))
+    start = site.url("/to-ip").replace("127.0.0.1", "localhost")
+    with pytest.raises(FetchError, match="refused: 127.0.0.1 is this machine"):
+        fetch(start, FetchLimits(private_addresses=False))
+    assert any(path == "/to-ip" for path, _ in site.requests)  # the first hop was fetched
+    assert fetch(start).final_url == site.url("/world/geneva-talks")
 
 
 def test_add_links_through_the_server(site, tmp_path, monkeypatch):

@@ -136,6 +136,8 @@ class NewsSite:
             n = int(path.rsplit("/", 1)[1])
             target = "/world/geneva-talks" if n == 0 else f"/redirect/{n - 1}"
             return self._redirect(h, target)
+        if path == "/to-ip":  # an absolute redirect to the site's numeric address
+            return self._redirect(h, self.url("/world/geneva-talks"))
         if path == "/loop/a":
             return self._redirect(h, "/loop/b")
         if path == "/loop/b":
