@@ -105,3 +105,15 @@ def test_a_feed_watcher_polls_in_the_background_until_stopped(site, tmp_path):
     watcher.stop()
     thread.join(timeout=10)
     assert not thread.is_alive() and collection.store.counts()[0] == 2  # nothing added twice
+
+
+def test_a_sitemap_index_is_followed_one_level(site):
+    site.add("/sitemap-index.xml",
+             "<?xml version='1.0' encoding='UTF-8'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+             f"<sitemap><loc>{site.url('/sitemap.xml')}</loc></sitemap>"
+             f"<sitemap><loc>{site.url('/missing-sitemap.xml')}</loc></sitemap></sitemapindex>", "application/xml")
+    report = load_sources([site.url("/sitemap-index.xml")])
+    assert {a.source for a in report.articles} == {site.url("/local/harbour-wall"), site.url("/undated")}
+    reasons = dict(report.skipped)
+    assert reasons[site.url("/missing-sitemap.xml")].startswith("HTTP 404")
+    assert reasons[site.url("/no-article")].startswith("not an article")
