@@ -2,7 +2,10 @@
 
 Each loader returns `Article`s whose `text` is the cleaned body; offsets elsewhere point into
 it. A file that cannot be an article (binary, not UTF-8, empty) is skipped with a reason, so a
-folder with one bad file still loads the rest. What this leaves out: splitting into passages.
+folder with one bad file still loads the rest. PDFs and WARC/ARC archives (`index.archives`) and
+saved feeds and sitemaps (`index.feeds`, `index.sources`) are dispatched from here by file type;
+web addresses, and the one entry point for every kind of source, are `index.sources`.
+What this leaves out: splitting into passages.
 """
 
 from __future__ import annotations
