@@ -162,3 +162,15 @@ def test_a_copy_that_names_its_original_as_canonical_keeps_its_own_address(site,
     infos = {i["source"]: i for i in collection.article_infos()}
     copy = infos[partner.replace("/world/geneva-talks", "/partner/talks")]
     assert copy["duplicate_of"] == infos[original]["id"]
+
+
+def test_assistant_add_takes_links(site, tmp_path):
+    from fakes import KeywordReader
+    from qa.assistant import Assistant
+
+    folder = tmp_path / "idx"
+    assistant = Assistant(Settings(index_dir=folder), HashEmbedder(), KeywordReader({"members": "36 members"}))
+    [added] = assistant.add([site.url("/world/geneva-talks")])
+    assert added.source == site.url("/world/geneva-talks")
+    result = assistant.ask("How many members did the delegation have?")
+    assert result.found and result.answer == "36 members" and result.citation.article_id == added.id
