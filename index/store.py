@@ -175,10 +175,16 @@ class IndexStore:
                 f"{folder} was built with the embedder {meta.get('embedding_model')!r}, "
                 f"but {embedder_name!r} is configured; {rebuild_hint(folder)}", stored=meta.get("embedding_model"))
         if records.needs_migration(db):
-            with write_lock(folder):
-                if records.needs_migration(db):  # not done by another process meanwhile
-                    n = records.migrate(db)
-                    log.info("brought %s up to date (signatures of %d article(s) for copy detection)", folder, n)
+            try:
+                with write_lock(folder):
+                    if records.needs_migration(db):  # not done by another process meanwhile
+                        n = records.migrate(db)
+                        log.info("brought %s up to date (signatures of %d article(s) for copy detection)", folder, n)
+            except (sqlite3.OperationalError, PermissionError) as e:
+                db.close()
+                raise IndexFormatError(f"{folder} was made by an earlier version and must be brought up to date "
+                                       f"once, which needs write access ({e}); open it once where it is writable"
+                                       ) from e
         store = cls(folder, db, meta)
         store._recover_if_idle()
         return store

@@ -118,6 +118,16 @@ def test_an_index_of_the_earlier_schema_opens_and_gets_copy_detection(site, tmp_
         ALTER TABLE articles DROP COLUMN minhash; ALTER TABLE articles DROP COLUMN duplicate_of;
         DELETE FROM meta WHERE key = 'minhash_lsh';""")
     db.close()
+    from index import records
+    from index.errors import IndexFormatError
+
+    def read_only(db):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    with pytest.MonkeyPatch.context() as patch:  # where it cannot be written, it says so in one line
+        patch.setattr(records, "migrate", read_only)
+        with pytest.raises(IndexFormatError, match="needs write access"):
+            IndexStore.open(folder, HashEmbedder.name)
     store = IndexStore.open(folder, HashEmbedder.name)
     [info] = store.article_infos()
     assert info["duplicate_of"] is None and info["author"] is None
