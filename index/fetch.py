@@ -55,7 +55,16 @@ class Fetched:
     body: bytes
 
     def text(self) -> str:
-        return self.body.decode(self.charset or "utf-8", errors="replace")
+        """The body as text: by the charset the server declared, else as the page declares it
+        (`<meta charset>`, detected by trafilatura), else UTF-8."""
+        if self.charset:
+            try:
+                return self.body.decode(self.charset, errors="replace")
+            except LookupError:
+                pass
+        from trafilatura.utils import decode_file
+
+        return decode_file(self.body)
 
     charset: str | None = None
 

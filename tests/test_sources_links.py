@@ -89,3 +89,13 @@ def test_a_page_that_states_no_date_gets_none(site):
     [article] = load_sources([site.url("/undated")]).articles
     assert article.published is None
     assert article.source == site.url("/undated")  # no canonical link: the address fetched
+
+
+def test_a_page_without_a_declared_charset_is_read_as_it_declares_itself(site):
+    page = ("<html><head><meta charset='windows-1252'><title>Caf\xe9 Owners Protest</title></head><body><article>"
+            "<h1>Caf\xe9 Owners Protest</h1>" + "".join(f"<p>Caf\xe9 owners in the old town protested on Monday "
+                                                      f"against the new terrace fees, point {n}.</p>" for n in range(6))
+            + "</article></body></html>")
+    url = site.add("/cp1252", page.encode("cp1252"), "text/html")
+    [article] = load_sources([url]).articles
+    assert "Café owners" in article.text and "\ufffd" not in article.text
