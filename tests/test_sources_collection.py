@@ -184,3 +184,22 @@ def test_assistant_add_takes_links(site, tmp_path):
     assert added.source == site.url("/world/geneva-talks")
     result = assistant.ask("How many members did the delegation have?")
     assert result.found and result.answer == "36 members" and result.citation.article_id == added.id
+
+
+@pytest.mark.slow
+def test_a_ray_build_reads_links_as_the_single_process_build_does(site, tmp_path, tmp_path_factory, real_embedder):
+    pytest.importorskip("ray.data")
+    sources = [site.url("/world/geneva-talks"), site.url("/local/harbour"), site.url("/missing"),
+               str(SAMPLES / "briefing.md")]
+    cache = tmp_path_factory.getbasetemp() / "cache"  # where the session's embedder was converted
+    built = {}
+    for name, ray in (("single", None), ("ray", "local")):
+        folder = tmp_path / name
+        collection = Collection.build(sources, folder, Settings(index_dir=folder, cache_dir=cache),
+                                      embedder=real_embedder, ray=ray)
+        built[name] = (sorted((i["id"], i["source"], i["site_name"], i["author"], i["language"], i["published"])
+                              for i in collection.article_infos()),
+                       sorted(collection.last_load_report.skipped))
+    assert built["ray"] == built["single"]
+    infos, skipped = built["single"]
+    assert len(infos) == 3 and [s for s, _ in skipped] == [site.url("/missing")]
