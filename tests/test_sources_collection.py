@@ -92,6 +92,14 @@ def test_a_syndicated_copy_is_linked_to_its_first_version_and_takes_no_second_sl
     other = copy_url if chosen.article_id == original["id"] else original["source"]
     assert other in chosen.copies  # the other outlet still counts
 
+    from qa.formats import result_to_text
+
+    answering = Assistant(Settings(index_dir=folder, top_k=3), HashEmbedder(),
+                          KeywordReader({"members": "36 members"}), collection=collection)
+    result = answering.ask("How many members did the unified opposition delegation in Geneva have?")
+    assert result.found and result.answer == "36 members"
+    assert "also published by: " in result_to_text(result)
+
 
 def test_removing_a_first_version_leaves_its_copies_one_story(site, tmp_path):
     collection = collection_at(tmp_path / "idx")
