@@ -3,13 +3,16 @@
 `embed_on_ray(paths, address)` runs the single-process pipeline (`load_paths` → `split_article`
 → `SentenceEmbedder.embed`) as a Ray Data dataset:
 
-1. the driver lists the files (the same files `load_paths` would read);
-2. one Ray task per file loads and cleans it, then splits its articles into passages;
+1. the driver lists the files (the same files `load_paths` would read) and the web addresses;
+2. one Ray task per file or address loads and cleans it (`index.sources.load_source_into`, the
+   loader the single-process path uses: files, links, feeds, sitemaps, WARC, PDF), then splits
+   its articles into passages;
 3. a pool of embedder actors (the model loaded once per actor) embeds the passages in batches;
 4. the driver streams the rows back and regroups them into `IndexPart`s: whole articles with
    all their passages and one vector per passage.
 
-Articles and passages travel through Ray as plain columns (id, title, source, published, text;
+Articles and passages travel through Ray as plain columns (id, title, source, published, text,
+author, language, site_name;
 article_id, index, start, end, text) and are rebuilt into `Article` and `Passage` on the
 driver. A file that cannot be read is skipped with its reason (`RayIngest.skipped`), never
 fatal. An article whose id was already seen in this run is dropped (`RayIngest.duplicates`);
@@ -48,7 +51,8 @@ WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PA
 
 # The row kinds of the stream; every stage emits the same columns, null where a kind has none.
 ARTICLE, PASSAGE, SKIPPED = "article", "passage", "skipped"
-_STRING_COLUMNS = ("kind", "id", "title", "source", "published", "text", "reason", "article_id")
+_STRING_COLUMNS = ("kind", "id", "title", "source", "published", "text", "reason", "article_id", "author",
+                   "language", "site_name")
 _INT_COLUMNS = ("index", "start", "end", "n_passages")
 
 
@@ -121,10 +125,15 @@ def _import_ray():
 
 
 def _list_files(paths: Sequence[str | Path]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The items the workers load: each file (a folder's, listed here) and each web address."""
     from index.load import article_files
+    from index.metadata import is_url
 
     files, skipped = [], []
     for raw in paths:
+        if isinstance(raw, str) and is_url(raw):
+            files.append(raw.strip())  # fetched by the worker that loads it
+            continue
         path = Path(raw)
         if not path.exists():
             skipped.append((str(path), "no such file or folder"))
@@ -187,18 +196,21 @@ def _table(rows: list[dict]):
 
 
 def _load_files(batch):
-    """Load and clean each file: one article row per article, one skipped row per reason."""
-    from index.load import LoadReport, load_file_into
+    """Load and clean each file or web address (`index.sources`, as the single-process path
+    does): one article row per article, one skipped row per reason."""
+    from index.load import LoadReport
+    from index.sources import load_source_into
 
     rows = []
     for path in batch.column("path").to_pylist():
         report = LoadReport()
         try:
-            load_file_into(report, Path(path))
+            load_source_into(report, path)
         except Exception as e:  # an unexpected failure on one file must not end a long run
             report = LoadReport(skipped=[(path, f"cannot load ({type(e).__name__}: {e})")])
         rows += [{"kind": ARTICLE, "id": a.id, "title": a.title, "source": a.source,
-                  "published": None if a.published is None else str(a.published), "text": a.text}
+                  "published": None if a.published is None else str(a.published), "text": a.text,
+                  "author": a.author, "language": a.language, "site_name": a.site_name}
                  for a in report.articles]
         rows += [{"kind": SKIPPED, "source": source, "reason": reason} for source, reason in report.skipped]
     return _table(rows)
@@ -211,7 +223,7 @@ def _split_articles(batch):
     rows = []
     for row in batch.to_pylist():
         if row["kind"] == ARTICLE:
-            article = Article(row["id"], row["title"], row["source"], row["published"], row["text"])
+            article = _article(row)
             passages = split_article(article)
             rows.append({**row, "n_passages": len(passages)})
             rows += [{"kind": PASSAGE, "article_id": p.article_id, "index": p.index, "start": p.start,
@@ -219,6 +231,11 @@ def _split_articles(batch):
         else:
             rows.append(row)
     return _table(rows)
+
+
+def _article(row: dict) -> Article:
+    return Article(row["id"], row["title"], row["source"], row["published"], row["text"],
+                   row.get("author"), row.get("language"), row.get("site_name"))
 
 
 class _EmbedPassages:
@@ -285,7 +302,7 @@ class _Assembler:
                 if pending.article is not None:
                     self.run.duplicates += 1
                     continue
-                pending.article = Article(row["id"], row["title"], row["source"], row["published"], row["text"])
+                pending.article = _article(row)
                 pending.n_passages = row["n_passages"]
             else:  # a duplicate article's passages are the same text: the first copy of each is kept
                 passage = Passage(key, row["index"], row["start"], row["end"], row["text"])

@@ -67,6 +67,7 @@ def ingest(store: EmbeddedWriter, articles: list[Article], embedder: Embedder, *
             part = store.add_embedded([a for a, _ in batch], passages, vectors, replace_sources=stale)
             result.added.extend(part.added)
             result.replaced.extend(part.replaced)
+            result.copies.update(part.copies)
             if bar is not None:
                 bar.update(len(passages))
     finally:
@@ -82,7 +83,9 @@ def ingest_parts(store: EmbeddedWriter, parts: Iterable[EmbeddedPart]) -> tuple[
     seen: set[str] = set()
     for part in parts:
         seen.update(a.id for a in part.articles)
-        result.added.extend(store.add_embedded(part.articles, part.passages, part.vectors).added)
+        written = store.add_embedded(part.articles, part.passages, part.vectors)
+        result.added.extend(written.added)
+        result.copies.update(written.copies)
     return result, seen
 
 

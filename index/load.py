@@ -2,7 +2,10 @@
 
 Each loader returns `Article`s whose `text` is the cleaned body; offsets elsewhere point into
 it. A file that cannot be an article (binary, not UTF-8, empty) is skipped with a reason, so a
-folder with one bad file still loads the rest. What this leaves out: splitting into passages.
+folder with one bad file still loads the rest. PDFs and WARC/ARC archives (`index.archives`) and
+saved feeds and sitemaps (`index.feeds`, `index.sources`) are dispatched from here by file type;
+web addresses, and the one entry point for every kind of source, are `index.sources`.
+What this leaves out: splitting into passages.
 """
 
 from __future__ import annotations
@@ -26,7 +29,11 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+LISTING_SUFFIXES = {".xml", ".rss", ".atom"}  # a feed or a sitemap saved as a file
+ARCHIVE_SUFFIXES = {".warc", ".arc"}  # also gzipped: .warc.gz, .arc.gz
+SUPPORTED_SUFFIXES = (TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+                      | PDF_SUFFIXES | LISTING_SUFFIXES | ARCHIVE_SUFFIXES)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # One article's cleaned text: a longer "article" is a dump to split, and would take one commit
 # of thousands of passages (the index commits whole articles).
@@ -50,18 +57,31 @@ class LoadReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
-def read_text_file(path: Path) -> str:
-    """The file's text, or BadArticleError saying why it is not a text article."""
+def _check_regular(path: Path) -> int:
+    """The size of a regular file, or BadArticleError (a FIFO, a device, a missing file)."""
     try:
         info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise BadArticleError(f"{path}: not a regular file ({_file_kind(info.st_mode)}); nothing read")
-        size = info.st_size
-        if size > MAX_FILE_BYTES:
-            raise BadArticleError(f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_FILE_BYTES // 2**20} MiB limit")
-        data = path.read_bytes()
     except OSError as e:
         raise BadArticleError(f"{path}: cannot read ({e.strerror or e})") from e
+    if not stat.S_ISREG(info.st_mode):
+        raise BadArticleError(f"{path}: not a regular file ({_file_kind(info.st_mode)}); nothing read")
+    return info.st_size
+
+
+def read_bytes(path: Path) -> bytes:
+    """A regular file's bytes, within `MAX_FILE_BYTES`, or BadArticleError saying why not."""
+    size = _check_regular(path)
+    if size > MAX_FILE_BYTES:
+        raise BadArticleError(f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_FILE_BYTES // 2**20} MiB limit")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise BadArticleError(f"{path}: cannot read ({e.strerror or e})") from e
+
+
+def read_text_file(path: Path) -> str:
+    """The file's text, or BadArticleError saying why it is not a text article."""
+    data = read_bytes(path)
     if b"\x00" in data[:8192]:
         raise BadArticleError(f"{path}: looks like a binary file, not text")
     try:
@@ -116,25 +136,10 @@ def load_markdown(path: Path) -> list[Article]:
 
 
 def load_html(path: Path) -> list[Article]:
-    """Main text of a saved web page, by trafilatura (boilerplate, menus and comments removed)."""
-    import trafilatura
+    """Main text and metadata of a saved web page (`index.html`: trafilatura, boilerplate removed)."""
+    from index.html import article_from_html
 
-    # trafilatura logs its internals ("discarding data: None") at warning level; our own warning
-    # says what matters (the page skipped, and why)
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    html = read_text_file(path)
-    text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
-    if not text:
-        raise BadArticleError(f"{path}: no article text found in this HTML page")
-    # the date only when the page states one: a guess from the file's age or a nearby number
-    # would be shown to the user as a fact
-    meta = trafilatura.extract_metadata(html, extensive=False,
-                                        date_config={"extensive_search": False, "original_date": True})
-    where = source_of_path(path)
-    title = clean_title(meta.title, where) if meta else None
-    published = clean_published(meta.date, where) if meta and meta.date else None
-    source = (clean_url(meta.url, where) if meta and meta.url else None) or where
-    return [make_article(text, source, title, published)]
+    return [article_from_html(read_text_file(path), source_of_path(path))]
 
 
 def _record_to_article(record: dict, path: Path, n: int) -> Article:
@@ -234,18 +239,12 @@ def load_squad(path: str | Path) -> tuple[list[Article], list[SquadQuestion]]:
 
 
 def load_paths(paths: list[str | Path]) -> LoadReport:
-    """Load every file and folder given; bad files are listed in `skipped`, never fatal."""
-    report = LoadReport()
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            report.skipped.append((source_of_path(path), "no such file or folder"))
-            continue
-        for file in article_files(path):
-            load_file_into(report, file)
-    for source, reason in report.skipped:
-        log.warning("skipped %s: %s", source, reason)
-    return report
+    """Load every file and folder given; bad files are listed in `skipped`, never fatal.
+
+    The same as `index.sources.load_sources`, which also takes web addresses."""
+    from index.sources import load_sources
+
+    return load_sources([Path(p) for p in paths])
 
 
 def article_files(path: Path) -> list[Path]:
@@ -255,20 +254,50 @@ def article_files(path: Path) -> list[Path]:
     if not path.is_dir():
         return [path]
     return sorted(p for p in path.rglob("*")
-                  if not p.is_dir() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
+                  if not p.is_dir() and not p.name.startswith(".") and _suffix(p) in SUPPORTED_SUFFIXES)
 
 
-def load_file_into(report: LoadReport, file: Path) -> None:
-    """Load one file's articles into `report`; a bad file goes to `report.skipped` with its reason."""
+def _suffix(path: Path) -> str:
+    """The type a file's name gives: its suffix, or the one before ".gz" for a gzipped archive."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes[-1:] == [".gz"] and len(suffixes) == 2 and suffixes[0] in ARCHIVE_SUFFIXES:
+        return suffixes[0]
+    return path.suffix.lower()
+
+
+def load_file_into(report: LoadReport, file: Path, limits=None, skip_url=None) -> None:
+    """Load one file's articles into `report`; a bad file goes to `report.skipped` with its reason.
+
+    `limits` and `skip_url` matter for a saved feed or sitemap, whose entries may be fetched
+    (`index.sources.load_listing`)."""
     try:
-        _load_file(file, report)
+        _load_file(file, report, limits, skip_url)
     except BadArticleError as e:
         report.skipped.append((source_of_path(file), displayable(str(e)).removeprefix(f"{source_of_path(file)}: ")))
 
 
-def _load_file(path: Path, report: LoadReport) -> None:
-    suffix = path.suffix.lower()
-    if suffix in MARKDOWN_SUFFIXES:
+def _load_file(path: Path, report: LoadReport, limits=None, skip_url=None) -> None:
+    suffix = _suffix(path)
+    if suffix in ARCHIVE_SUFFIXES:
+        from index.archives import warc_articles
+
+        _check_regular(path)
+        report.articles.extend(warc_articles(path, report.skipped))
+    elif suffix in PDF_SUFFIXES:
+        from index.archives import pdf_article
+
+        report.articles.append(pdf_article(read_bytes(path), source_of_path(path)))
+    elif suffix in LISTING_SUFFIXES:
+        from index.feeds import kind_of
+        from index.fetch import DEFAULT_LIMITS
+        from index.sources import load_listing
+
+        body = read_bytes(path)
+        kind = kind_of(body)
+        if kind is None:
+            raise BadArticleError(f"{path}: not an RSS/Atom feed or a sitemap")
+        load_listing(report, body, source_of_path(path), kind, limits or DEFAULT_LIMITS, skip_url)
+    elif suffix in MARKDOWN_SUFFIXES:
         report.articles.extend(load_markdown(path))
     elif suffix in HTML_SUFFIXES:
         report.articles.extend(load_html(path))
@@ -279,8 +308,8 @@ def _load_file(path: Path, report: LoadReport) -> None:
     elif suffix in TEXT_SUFFIXES:
         report.articles.extend(load_text(path))
     else:
-        raise BadArticleError(f"{path}: unsupported file type {suffix!r} "
-                              f"(use .txt, .md, .html, .json or .jsonl)")
+        raise BadArticleError(f"{path}: unsupported file type {suffix!r} (use .txt, .md, .html, .json, .jsonl, "
+                              f".pdf, .warc, .warc.gz, .arc, .xml, .rss or .atom)")
 
 
 def article_from_text(title: str, text: str, source: str = "") -> Article:

@@ -36,7 +36,7 @@ from typing import Iterable, Protocol
 
 import numpy as np
 
-from index import records
+from index import dedup, records
 from index.errors import EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from index.sparse import SparseIndex
 from index.types import Article, Passage
@@ -76,6 +76,8 @@ class PassageSearcher(Protocol):
     def scoped_pids(self, article_ids=None, outlets=None, since=None, until=None) -> np.ndarray: ...
     def passages_by_id(self, pids: Iterable[int]) -> dict[int, tuple[Passage, str, str]]: ...
     def passages_of(self, article_id: str) -> list[Passage]: ...
+    # article id -> its story's first version (itself when it is no copy; `index.dedup`)
+    def stories(self, article_ids: Iterable[str]) -> dict[str, str]: ...
     def articles(self, ids: list[str] | None = None) -> list[Article]: ...
     def article_infos(self) -> list[dict]: ...
     def counts(self) -> tuple[int, int]: ...
@@ -115,6 +117,7 @@ def is_index(folder: Path) -> bool:
 class AddResult:
     added: list[Article] = field(default_factory=list)
     replaced: list[Article] = field(default_factory=list)  # older versions that `added` replaced
+    copies: dict[str, str] = field(default_factory=dict)  # id of an added copy -> its story's first version
 
 
 def _now() -> str:
@@ -171,6 +174,17 @@ class IndexStore:
             raise EmbedderMismatchError(
                 f"{folder} was built with the embedder {meta.get('embedding_model')!r}, "
                 f"but {embedder_name!r} is configured; {rebuild_hint(folder)}", stored=meta.get("embedding_model"))
+        if records.needs_migration(db):
+            try:
+                with write_lock(folder):
+                    if records.needs_migration(db):  # not done by another process meanwhile
+                        n = records.migrate(db)
+                        log.info("brought %s up to date (signatures of %d article(s) for copy detection)", folder, n)
+            except (sqlite3.OperationalError, PermissionError) as e:
+                db.close()
+                raise IndexFormatError(f"{folder} was made by an earlier version and must be brought up to date "
+                                       f"once, which needs write access ({e}); open it once where it is writable"
+                                       ) from e
         store = cls(folder, db, meta)
         store._recover_if_idle()
         return store
@@ -189,7 +203,7 @@ class IndexStore:
             records.initialise(db, {
                 "format_version": FORMAT_VERSION, "embedding_model": embedder_name, "embedding_dim": dim,
                 "metric": METRIC, "created_at": _now(), "package_version": _package_version(),
-                "next_pid": 0, "next_batch": 1})
+                "next_pid": 0, "next_batch": 1, records.LSH_META: records.lsh_layout()})
             db.close()
             (folder / VECTORS).mkdir(exist_ok=True)
             SparseIndex(folder / BM25)
@@ -272,6 +286,15 @@ class IndexStore:
         with self.reading():
             return records.passages_of(self._db, article_id)
 
+    def stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        with self.reading():
+            return records.stories(self._db, article_ids)
+
+    def known_text(self, sources: Iterable[str], hashes: Iterable[str]) -> tuple[set[str], set[str]]:
+        """Which of these sources (URLs, paths) and text hashes (`index.ids.text_hash`) are indexed."""
+        with self.reading():
+            return records.known_text(self._db, list(sources), list(hashes))
+
     def articles(self, ids: list[str] | None = None) -> list[Article]:
         with self.reading():
             return records.articles(self._db, ids)
@@ -315,6 +338,8 @@ class IndexStore:
         """
         if len(vectors) != len(passages):
             raise ValueError(f"{len(vectors)} vectors for {len(passages)} passages")
+        # the signatures before the lock: the write holds it only for the database's work
+        signatures = {a.id: dedup.signature(a.text) for a in articles}
         result = AddResult()
         with self._lock, write_lock(self.folder):
             self._recover()
@@ -345,7 +370,10 @@ class IndexStore:
                 removed_pids = records.delete_articles(self._db, [a.id for a in stale])
                 now = _now()
                 for article in new.values():
-                    records.insert_article(self._db, article, counts.get(article.id, 0), now)
+                    first = records.insert_article(self._db, article, counts.get(article.id, 0), now,
+                                                   signatures[article.id])
+                    if first is not None:
+                        result.copies[article.id] = first
                 records.insert_passages(self._db, pids, passages)
                 if len(pids):
                     self._db.execute("INSERT INTO segments VALUES (?, ?, ?)",

@@ -15,6 +15,10 @@ class Article:
     source: str  # file path or URL it came from ("" when pasted)
     published: str | None  # ISO date when known
     text: str  # the cleaned body, paragraphs separated by blank lines
+    # what the page states about itself (None when it does not say; never guessed)
+    author: str | None = None
+    language: str | None = None  # as the page declares it ("en", "de-CH")
+    site_name: str | None = None  # the outlet's own name ("The Guardian"); the outlet key is the URL's host
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,11 @@ class Assistant:
         reader = reader if reader is not None else make_reader(settings)
         return cls(reader=reader, collection=Collection.upgrade(index_dir, settings, embedder))
 
+    def add(self, sources: Sequence[str | Path | Article], progress: bool = False) -> list[Article]:
+        """Index more articles: paths, web addresses (feeds, sitemaps, pages, PDFs) or `Article`s
+        (`Collection.add`); returns the ones that were new."""
+        return self.collection.add(sources, progress)
+
     def warm_up(self) -> None:
         """Open the index and load the embedder and the reader now (safe to call twice)."""
         _ = self.store

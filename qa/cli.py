@@ -64,7 +64,8 @@ def _summary(collection) -> str:
 
 
 @index_app.command("build")
-def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folders of articles")],
+def index_build(paths: Annotated[list[str], typer.Argument(
+                    help="files or folders of articles, or web addresses (pages, feeds, sitemaps, PDFs)")],
                 index: Annotated[Path, typer.Option("--index", help="index folder to create or bring up to date")],
                 ray: Annotated[Optional[str], typer.Option(
                     "--ray", help="load, split and embed on Ray Data: 'local', 'auto' (a running cluster) or "
@@ -80,10 +81,11 @@ def index_build(paths: Annotated[list[Path], typer.Argument(help="files or folde
 
 
 @index_app.command("add")
-def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders of articles")],
+def index_add(paths: Annotated[list[str], typer.Argument(
+                  help="files or folders of articles, or web addresses (pages, RSS/Atom feeds, news sitemaps, PDFs)")],
               index: IndexOption = None):
-    """Add articles (only the new ones are embedded and written); a new version under the same URL
-    replaces the old one."""
+    """Add articles from files, folders and links (only the new ones are embedded and written); a new
+    version under the same URL replaces the old one. A link that fails is one line saying why."""
     from qa.collection import Collection
 
     def action():
@@ -91,8 +93,37 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="files or folders
         added = collection.add(paths, progress=True)
         _report_skipped(collection)
         replaced = len(collection.last_add_result.replaced) if collection.last_add_result else 0
+        copies = len(collection.last_add_result.copies) if collection.last_add_result else 0
         typer.echo(f"added {len(added)} new article(s)" + (f", replacing {replaced} older version(s)" if replaced else "")
+                   + (f" ({copies} copies of indexed stories, linked to their first version)" if copies else "")
                    + f"; the index now has {_summary(collection)}")
+    _run(action)
+
+
+@index_app.command("watch")
+def index_watch(feeds: Annotated[list[str], typer.Argument(help="RSS/Atom feeds or news sitemaps: web addresses or files")],
+                index: IndexOption = None,
+                every: Annotated[str, typer.Option("--every", help="how often to poll: 30s, 15m, 2h")] = "15m",
+                once: Annotated[bool, typer.Option("--once", help="poll once and exit")] = False):
+    """Poll feeds and add their new items (an item already indexed, by canonical URL or by its
+    words, is skipped and not fetched again)."""
+    import time
+
+    from qa.collection import Collection
+    from qa.watch import FeedWatcher, parse_interval
+
+    def report(poll) -> None:
+        typer.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} added {poll.added} new article(s)"
+                   + (f" ({poll.copies} copies of indexed stories)" if poll.copies else "")
+                   + (f", {len(poll.failed)} item(s) failed (see the warnings above)" if poll.failed else ""))
+
+    def action():
+        watcher = FeedWatcher(Collection(_settings(index)), feeds, parse_interval(every))
+        if once:
+            report(watcher.poll_once())
+            typer.echo(f"the index now has {_summary(watcher.collection)}")
+        else:
+            watcher.run(report)
     _run(action)
 
 
@@ -156,7 +187,8 @@ def index_info(index: IndexOption = None,
         typer.echo(f"  segments: {len(info['segments'])} ({sum(s['vectors'] for s in info['segments'])} vectors)")
         for a in articles[:20]:
             typer.echo(f"  - {a['id']}  {a['title']}  ({a['passages']} passages; {a['published'] or 'no date'}; "
-                       f"{a['source'] or 'pasted'})")
+                       f"{a['source'] or 'pasted'}" + (f"; copy of {a['duplicate_of']}" if a.get('duplicate_of') else "")
+                       + ")")
         if len(articles) > 20:
             typer.echo(f"  ... and {len(articles) - 20} more")
     _run(action)
@@ -198,10 +230,17 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
 def serve(index: IndexOption = None,
           host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 7860,
-          reader: ReaderOption = None):
+          reader: ReaderOption = None,
+          watch: Annotated[Optional[list[str]], typer.Option(
+              "--watch", metavar="FEED", help="poll this RSS/Atom feed or news sitemap and add its new items "
+                                              "(repeatable)", show_default=False)] = None,
+          every: Annotated[str, typer.Option("--every", help="how often --watch polls: 30s, 15m, 2h")] = "15m"):
     """Start the chat in the browser (models are loaded before the first question)."""
     def action():
-        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port)
+        from qa.watch import parse_interval
+
+        polling = {"watch": list(watch), "every_s": parse_interval(every)} if watch else {}
+        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port, **polling)
     _run(action)
 
 

@@ -31,8 +31,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from index.embed import Embedder, SentenceEmbedder, precision_of
+from index.ids import text_hash
 from index.ingest import ingest, ingest_parts
 from index.load import LoadReport, article_from_text, load_paths
+from index.fetch import DEFAULT_LIMITS, FetchLimits
+from index.sources import load_sources
 from index.store import BUILDING, COMPLETE, AddResult, IndexStore, PassageStore, is_index, write_lock
 from index.types import Article, Passage
 from qa.errors import BadArticleError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
@@ -228,22 +231,57 @@ class Collection:
         return SentenceEmbedder(precision=precision, cache_dir=self.settings.cache_dir / "embedder")
 
     # ---- writing ------------------------------------------------------------------------------
-    def add(self, sources: Sources, progress: bool = False, *, replace: bool = True) -> list[Article]:
+    def add(self, sources: Sources, progress: bool = False, *, replace: bool = True,
+            public_links_only: bool = False) -> list[Article]:
         """Index more articles (only the new data is written); returns the ones that were new.
 
         An article under the URL, or from the single-article file, of an indexed one replaces it
         (`last_add_result.replaced` lists the old versions), unless `replace` is False.
+        `public_links_only`: refuse links (and redirects) to this machine or a private network,
+        for a server that fetches what its users type.
         """
-        articles, report = _articles_from(sources)
+        limits = FetchLimits(private_addresses=False) if public_links_only else DEFAULT_LIMITS
+        articles, report = _articles_from(sources, limits=limits)
         self.last_load_report = report
         if not articles and report.skipped:
             raise BadArticleError(_reasons(report.skipped))
         with self.lock:
-            if self._store is None and self.settings.index_dir is not None and not is_index(self.folder):
-                self._store = IndexStore.create(self.folder, self.embedder.name, self.embedder.dim)
+            self._create_if_missing()
             result = ingest(self.store, articles, self.embedder, progress=progress, replace=replace)
         self.last_add_result = result
         return result.added
+
+    def add_new(self, sources: Sources, progress: bool = False) -> list[Article]:
+        """Index only what is not indexed yet (a feed's poll): an address a feed or sitemap lists is
+        not fetched again once an article under it is indexed, and an article whose source (its
+        canonical URL) or whose words (`index.ids.text_hash`) are indexed is skipped, never replaced."""
+        with self.lock:
+            self._create_if_missing()
+            store = self.store
+
+            def indexed(url: str) -> bool:
+                return bool(store.known_text([url], [])[0])
+
+        articles, report = _articles_from(sources, skip_url=indexed)
+        self.last_load_report = report
+        with self.lock:
+            store = self.store
+            sources_known, hashes_known = store.known_text([a.source for a in articles],
+                                                           [text_hash(a.text) for a in articles])
+            fresh, seen = [], set()
+            for a in articles:
+                key = text_hash(a.text)
+                if a.source in sources_known or key in hashes_known or key in seen:
+                    continue
+                seen.add(key)
+                fresh.append(a)
+            result = ingest(store, fresh, self.embedder, progress=progress, replace=False)
+        self.last_add_result = result
+        return result.added
+
+    def _create_if_missing(self) -> None:
+        if self._store is None and self.settings.index_dir is not None and not is_index(self.folder):
+            self._store = IndexStore.create(self.folder, self.embedder.name, self.embedder.dim)
 
     def add_text(self, title: str, text: str, source: str = "") -> Article | None:
         """Index one pasted article; None when it was already indexed."""
@@ -296,9 +334,10 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _articles_from(sources: Sources) -> tuple[list[Article], LoadReport]:
+def _articles_from(sources: Sources, skip_url=None, limits=DEFAULT_LIMITS) -> tuple[list[Article], LoadReport]:
+    """Articles given as such, and those loaded from paths and web addresses (`index.sources`)."""
     articles = [s for s in sources if isinstance(s, Article)]
-    report = load_paths([s for s in sources if not isinstance(s, Article)])
+    report = load_sources([s for s in sources if not isinstance(s, Article)], limits, skip_url=skip_url)
     return articles + report.articles, report
 
 

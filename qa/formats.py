@@ -63,5 +63,11 @@ def result_to_text(result: AskResult) -> str:
         return "\n".join(lines)
     c = result.citation
     label = f"confidence {result.confidence}, {result.score:.2f}" if result.confidence else f"confidence {result.score:.2f}"
-    return (f"{result.answer}\n\n\u201c{result.context}\u201d\n"
+    text = (f"{result.answer}\n\n\u201c{result.context}\u201d\n"
             f"\u2014 {c.title}, {paragraph_label(c)}, characters {c.start}\u2013{c.end} ({label})")
+    copies = next((p.copies for p in result.passages if p.article_id == c.article_id and p.copies), ())
+    if copies:  # the same story from other outlets: one passage read, every outlet named
+        from index.metadata import outlet_of
+
+        text += "\n  also published by: " + ", ".join(dict.fromkeys(outlet_of(s) or s for s in copies))
+    return text

@@ -13,7 +13,7 @@ What this leaves out: reading the passages (`qa.reader`) and the answer policy (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -101,24 +101,37 @@ def retrieve(retriever: Retriever, store: PassageSearcher, query: str, top_k: in
     """The `top_k` best passages, with their texts read from the store (only `allowed` ones, if given)."""
     if top_k <= 0:
         return []
-    # a hit whose passage was removed since the search drops out; ask a little deeper to make up
-    hits = retriever.search(query, top_k + 5, allowed)
+    # a hit whose passage was removed since the search drops out, and so does a copy's passage
+    # (below): ask deeper to make up
+    hits = retriever.search(query, 2 * top_k + 5, allowed)
     found = store.passages_by_id(h.pid for h in hits)
+    stories = store.stories(p.article_id for p, _, _ in found.values())
     query_terms = question_terms(query)
     out = []
+    # a story's passages come from the first of its copies that ranks; the other copies only add
+    # their sources (each outlet still counts), never a second slot among the passages read
+    reader_of: dict[str, str] = {}
+    copies: dict[str, list[str]] = {}
     for hit in hits:
         if hit.pid not in found:
             continue
         passage, title, source = found[hit.pid]
+        story = stories.get(passage.article_id, passage.article_id)
+        chosen = reader_of.setdefault(story, passage.article_id)
+        if chosen != passage.article_id:
+            if source and source not in copies.setdefault(chosen, []):
+                copies[chosen].append(source)
+            continue
+        if len(out) == top_k:
+            continue  # full: only the copies' sources are still gathered
         dense, bm25 = hit.scores.get("dense"), hit.scores.get("bm25")
         out.append(RetrievedPassage(
             article_id=passage.article_id, title=title, paragraph=passage.index, score=round(hit.score, 6),
             text=passage.text, start=passage.start, end=passage.end,
             dense_score=_rounded(dense), bm25_score=_rounded(bm25), source=source,
             related=is_related(query_terms, passage.text, dense, related_min_cosine)))
-        if len(out) == top_k:
-            break
-    return out
+    return [replace(p, copies=tuple(s for s in copies.get(p.article_id, ()) if s != p.source))
+            if copies.get(p.article_id) else p for p in out]
 
 
 _QUESTION_WORDS = "what when where which who whom whose why how"

@@ -49,6 +49,9 @@ class RetrievedPassage:
     source: str = ""
     # shares content words or meaning with the question (what a "passages read" list shows)
     related: bool = True
+    # sources of other copies of the same story that ranked too (syndicated copies, `index.dedup`):
+    # they take no slot of their own among the passages read, but each outlet still counts
+    copies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Endpoints for `gradio_client`: `/ask` (question, optional scope -> the `qa ask --json` object),
 `/chat` (question + history, optional scope -> the same object), `/articles` (the indexed
-articles), `/article` (one article's paragraphs with their offsets), `/add_files`, `/add_text`
+articles), `/article` (one article's paragraphs with their offsets), `/add_files`, `/add_text`, `/add_links`
 and `/delete_article`; no others, and none of them outside the queue. The browser keeps each
 user's conversation in its own local storage (`gr.BrowserState`). Questions arriving together
 are read in one batch (`ui.batcher`); beyond `QUEUE_SIZE` waiting events a caller is told the
@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import html
 import sys
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -197,6 +198,10 @@ def _side_column(page: SimpleNamespace) -> None:
             )
             page.paste_button = gr.Button("Add article", elem_id="nqa-paste-add")
             page.add_status = gr.HTML(elem_id="nqa-add-status")
+            page.links = gr.Textbox(label="Add by link", lines=2, placeholder="https://… (a page, feed, sitemap or PDF; "
+                                    "one per line)", elem_id="nqa-links")
+            page.links_button = gr.Button("Add links", elem_id="nqa-links-add")
+            page.links_status = gr.HTML(elem_id="nqa-links-status")
 
 
 def _source_panel(page: SimpleNamespace) -> None:
@@ -276,6 +281,10 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         api_name="add_text",
         **_WRITE,
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
+    page.links_button.click(
+        handlers.add_links, inputs=page.links, outputs=[page.links_status, page.articles, page.links],
+        api_name="add_links", **_WRITE,
+    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
 
 
 def _api_endpoints(handlers: Handlers) -> None:
@@ -311,11 +320,17 @@ def launch_app(
     return app.local_url
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Load the index (the bundled article's by default), warm the models up, serve until stopped."""
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, *,
+          watch: Sequence[str] = (), every_s: float = 900.0) -> None:
+    """Load the index (the bundled article's by default), warm the models up, serve until stopped;
+    `watch`: feeds polled every `every_s` seconds into the index, through the collection's write
+    lock, the one uploads and deletes take (`qa.watch`)."""
     from qa import Assistant  # the models' import cost is paid here, not by `import ui.app`
+    from qa.watch import FeedWatcher
 
     print("Loading the index and the models…", file=sys.stderr, flush=True)
     assistant = Assistant.load(settings.index_dir, settings)
     assistant.warm_up()
+    if watch:
+        FeedWatcher(assistant.collection, watch, every_s).start()
     launch_app(build_app(assistant), host, port, block=True)

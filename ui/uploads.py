@@ -96,6 +96,51 @@ class UploadHandlers:
         except OSError:
             pass  # the folder holds another upload (or is gone); Gradio's hourly sweep is the fallback
 
+    # Links that name this machine or its private network are not fetched from the server (a
+    # user of a shared server could otherwise read its internal services); a test's local site
+    # switches this on.
+    fetch_private_links = False
+
+    def add_links(self, text: str) -> tuple[str, str, str]:
+        """Add the articles at the links typed (one per line or separated by spaces): pages, feeds,
+        sitemaps, PDFs. Returns (status, articles, the box's value: cleared once all were added)."""
+        links = (text or "").split()
+        if not links:
+            return panels.status_html([("error", "Paste one or more links starting with http:// or https://.")]), \
+                self.articles_html(), text or ""
+        if len(links) > MAX_FILES_PER_UPLOAD:
+            return panels.status_html([("error", f"Up to {MAX_FILES_PER_UPLOAD} links at a time, please; "
+                                                 "none were added.")]), self.articles_html(), text
+        lines = []
+        good = []
+        for link in links:
+            problem = check_link(link)
+            if problem:
+                lines.append(("error", f"{link}: {problem}"))
+            else:
+                good.append(link)
+        if good:
+            collection = self.assistant.collection
+            try:
+                added = collection.add(good, public_links_only=not self.fetch_private_links)
+            except QAError as e:
+                added = []
+                if not collection.last_load_report or not collection.last_load_report.skipped:
+                    lines.append(("error", str(e)))
+            except Exception:
+                log.exception("adding links %s failed", good)
+                return panels.status_html(lines + [("error", UNEXPECTED_ERROR)]), self.articles_html(), text
+            report = collection.last_load_report
+            lines += [("error", f"{where}: {reason}") for where, reason in (report.skipped if report else [])]
+            result = collection.last_add_result
+            copies = result.copies if result else {}
+            lines += [("ok", f"Added “{a.title}”" + (" (a copy of a story already indexed)." if a.id in copies else "."))
+                      for a in added]
+            if not added and not lines:
+                lines.append(("ok", "Already indexed."))
+        failed = any(kind == "error" for kind, _ in lines)
+        return panels.status_html(lines), self.articles_html(), text if failed else ""
+
     def add_text(self, title: str, text: str, source: str) -> tuple[str, str, str, str, str]:
         """Add a pasted article. Returns (status, articles, title, text, source box values).
 
@@ -143,6 +188,13 @@ def check_upload(path: Path) -> str | None:
         return f"{size / (1024 * 1024):.1f} MB is over the {MAX_FILE_MB} MB limit per file."
     if size == 0:
         return "the file is empty."
+    return None
+
+
+def check_link(link: str) -> str | None:
+    """Why a typed link cannot be fetched, or None if it can (where it leads is the fetch's to check)."""
+    if render.safe_link(link) is None:
+        return "not a web address starting with http:// or https://."
     return None
 
 
