@@ -198,11 +198,34 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
 def serve(index: IndexOption = None,
           host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 7860,
-          reader: ReaderOption = None):
+          reader: ReaderOption = None,
+          users: Annotated[Optional[Path], typer.Option(
+              "--users", help="users file (`qa users add`): everyone logs in; readers ask, editors also add "
+                              "and delete articles", show_default=False)] = None,
+          read_only: Annotated[bool, typer.Option("--read-only", help="answers and sources only: no uploads, "
+                                                                      "no deletes, no write endpoints")] = False,
+          allow_anonymous_writes: Annotated[bool, typer.Option(
+              "--allow-anonymous-writes", help="on a non-loopback --host, let anyone add and delete articles")] = False,
+          rate_limit: Annotated[int, typer.Option(
+              "--rate-limit", min=1, help="questions a minute per user (per address when nobody logs in)")] = 30):
     """Start the chat in the browser (models are loaded before the first question)."""
+    from qa.users import ServerAccess, UsersFile, check_exposure
+
     def action():
-        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port)
+        check_exposure(host, users, read_only, allow_anonymous_writes)
+        if users is not None and not UsersFile(users).load():
+            raise QAError(f"no users in {users}; add one first: qa users add NAME --role editor --users {users}")
+        access = ServerAccess(users_file=users, read_only=read_only, questions_per_minute=rate_limit)
+        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port, access=access)
     _run(action)
+
+
+# Running a shared server: accounts, and the index's audit trail.
+from qa.cli_team import index_log, index_restore, users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+index_app.command("log")(index_log)
+index_app.command("restore")(index_restore)
 
 
 # The chat is a front end over qa, so qa does not import it: the package that provides it

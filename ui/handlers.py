@@ -115,8 +115,9 @@ def turns_for(conversation: list[dict]) -> list[Turn]:
 class Handlers(UploadHandlers):
     """The app's event handlers, bound to one shared, thread-safe assistant."""
 
-    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None):
+    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None, deletable: bool = True):
         self.assistant = assistant
+        self.deletable = deletable  # False: the article list offers no delete buttons (a read-only server)
         # Files given to `add_files` from inside this folder (the server's upload folder) are
         # deleted once read: the index holds their text, and a copy left there could be fetched.
         self.uploads_dir = Path(uploads_dir).resolve() if uploads_dir is not None else None
@@ -165,6 +166,11 @@ class Handlers(UploadHandlers):
                         "markdown": export.exchange_markdown(question, result, scope_note=note), "counts": True}
         conversation = (conversation + [exchange])[-MAX_KEPT_EXCHANGES:]
         yield messages_for(conversation), conversation, "", self.question_note()
+
+    def refuse(self, question: str, conversation: list[dict], problem: str) -> Iterator[tuple]:
+        """`respond`'s output for a question not asked now (too many too fast): it stays in the box."""
+        conversation = _clean_conversation(conversation)
+        yield messages_for(conversation), conversation, question or "", self.question_note(_sentence(problem))
 
     def restore(self, conversation: list[dict]) -> list[dict]:
         """The chat's messages for the conversation the browser kept across a reload."""
@@ -298,7 +304,7 @@ class Handlers(UploadHandlers):
 
     def articles_html(self) -> str:
         try:
-            return panels.articles_html(self.article_list())
+            return panels.articles_html(self.article_list(), deletable=self.deletable)
         except QAError as e:
             return render.error_html(str(e))
 

@@ -45,8 +45,10 @@ class UploadHandlers:
         if not paths:
             lines.append(("error", "Choose one or more files to add."))
         elif len(paths) > MAX_FILES_PER_UPLOAD:
+            # refused whole, and every file of it deleted: none is read, none stays behind
+            self.discard_uploads(paths)
             lines.append(("error", f"Up to {MAX_FILES_PER_UPLOAD} files at a time, please; none were added."))
-            paths = []
+            return panels.status_html(lines), self.articles_html(), None
         for raw in paths:
             path = Path(raw)
             try:
@@ -81,6 +83,12 @@ class UploadHandlers:
         if not added:
             return lines + [("ok", f"{name}: already indexed.")]
         return lines + [("ok", f"Added “{article.title}”.") for article in added]
+
+    def discard_uploads(self, paths: Sequence[str] | None) -> None:
+        """Delete uploaded files that will not be read (a refused upload)."""
+        for raw in paths or []:
+            if isinstance(raw, str) and raw:
+                self._discard_upload(Path(raw))
 
     def _discard_upload(self, path: Path) -> None:
         """Delete an uploaded file, and its folder once empty, when it lies in the upload folder."""
