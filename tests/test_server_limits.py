@@ -92,9 +92,12 @@ def test_refused_uploads_through_the_server_are_deleted(served, tmp_path):
         reader.predict(files[:2], api_name="/add_files")
     assert kept_uploads(marker) == []
     assert len(assistant.collection.article_infos()) == 1
-    # an editor's accepted upload is indexed, and deleted from the upload folder too
+    # an editor's accepted upload is indexed, and deleted from the upload folder too, leaving
+    # no empty temporary file beside it (Gradio's file box made one per file)
+    temporary = set(upload_folder().glob("tmp*"))
     assert "Added “" in editor.predict(files[3:4], api_name="/add_files")[0]
     assert kept_uploads(marker) == []
+    assert set(upload_folder().glob("tmp*")) <= temporary
 
 
 def test_uploads_are_paced_per_client(served):

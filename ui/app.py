@@ -31,6 +31,7 @@ from qa.errors import QAError
 from ui import scripts, style
 from ui.auth import READ_ONLY_NOTE, Access, slow_down
 from ui.http_guard import GuardState, HttpGuard
+from ui.upload_box import UploadBox
 from ui.batcher import MAX_BATCH, BatchingAssistant
 from ui.assistant_like import AssistantLike
 from ui.handlers import Handlers, UserInputError
@@ -200,7 +201,7 @@ def _side_column(page: SimpleNamespace) -> None:
         if page.access.read_only:
             return  # no way to add articles: not hidden, absent
         with gr.Accordion("Add articles", open=False, elem_id="nqa-add") as page.add_box:
-            page.files = gr.File(
+            page.files = UploadBox(
                 label=f"Upload {', '.join(ALLOWED_SUFFIXES)} (up to {MAX_FILE_MB} MB each)",
                 file_count="multiple",
                 type="filepath",
