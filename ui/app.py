@@ -435,14 +435,19 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, access:
     print("Loading the index and the models…", file=sys.stderr, flush=True)
     assistant = Assistant.load(settings.index_dir, settings)
     assistant.warm_up()
-    app = build_app(assistant, access=Access(access))
-    launch_app(app, host, port, block=False)
-    print(f"Serving on http://{host}:{port}" + (" (read-only)" if app.access.read_only else "")
-          + (" with login" if app.access.login_required else ""), file=sys.stderr, flush=True)
+    serve_app(build_app(assistant, access=Access(access)), host, port)
+
+
+def serve_app(app: gr.Blocks, host: str, port: int) -> None:
+    """Serve a built app until SIGTERM or SIGINT, then stop gently (`drain`)."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    url = launch_app(app, host, port, block=False)
+    print(f"Serving on {url}" + (" (read-only)" if app.access.read_only else "")
+          + (" with login" if app.access.login_required else ""), file=sys.stderr, flush=True)
+    while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
+        pass
     drain(app)
     app.close(verbose=False)
     print("Stopped.", file=sys.stderr, flush=True)
@@ -462,6 +467,9 @@ def drain(app: gr.Blocks, answers_s: float = DRAIN_S) -> dict:
     # A write is never cut: wait for it however long it takes (the lock is free once it committed).
     with app.write_gate:
         pass
+    time.sleep(0.5)  # the last results are still streaming to their callers
     report = {"waited_s": round(time.monotonic() - started, 2), "left_running": queue.get_active_worker_count()}
-    print(f"Stopped taking work after {report['waited_s']} s", file=sys.stderr, flush=True)
+    print(f"Finished the work in flight in {report['waited_s']} s"
+          + (f"; {report['left_running']} answer(s) cut off" if report["left_running"] else ""),
+          file=sys.stderr, flush=True)
     return report
