@@ -161,3 +161,25 @@ def test_health_reports_the_real_models_once_loaded(tmp_path, real_embedder, shi
         client(url).predict("Who did Putin meet in Sochi?", api_name="/ask")
         report = httpx.get(f"{url}healthz").json()
         assert report["embedder_ready"] is True and report["reader_ready"] is True and report["ready"]
+
+
+def test_a_file_too_costly_to_read_is_skipped_with_a_reason_and_the_next_one_is_read(tmp_path):
+    from ui.handlers import Handlers
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    costly = uploads / "tiny-paragraphs.html"
+    costly.write_text("<html><head><title>Tiny</title></head><body>"
+                      + "".join(f"<p>word {i}</p>" for i in range(60_000)) + "</body></html>")
+    fine = uploads / "ferry.txt"
+    fine.write_text("Lakeside Ferry To Run Every Hour\n\nThe Lakeside ferry will run every hour from May 1.\n")
+    handlers = Handlers(fast_assistant(tmp_path / "a"), uploads_dir=uploads, parse_cpu_s=1)
+    try:
+        started = time.monotonic()
+        status, _, _ = handlers.add_files([str(costly), str(fine)])
+    finally:
+        handlers.parser.close()
+    assert "tiny-paragraphs.html: reading it took over 1 s of CPU; it was skipped" in status, status
+    assert "Added “Lakeside Ferry To Run Every Hour”" in status
+    assert str(uploads) not in status and not any(uploads.iterdir())
+    assert time.monotonic() - started < 60

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from qa import is_url, outlet_of
+from qa.bounded_load import DEFAULT_PARSE_CPU_S, FileParser
 from qa.errors import QAError
 from qa.formats import result_to_json
 from qa.types import Article, AskResult, Turn
@@ -115,8 +116,10 @@ def turns_for(conversation: list[dict]) -> list[Turn]:
 class Handlers(UploadHandlers):
     """The app's event handlers, bound to one shared, thread-safe assistant."""
 
-    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None, deletable: bool = True):
+    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None, deletable: bool = True,
+                 parse_cpu_s: int = DEFAULT_PARSE_CPU_S):
         self.assistant = assistant
+        self.parser = FileParser(parse_cpu_s)  # uploads are read in a worker, each file with a CPU-time limit
         self.deletable = deletable  # False: the article list offers no delete buttons (a read-only server)
         # Files given to `add_files` from inside this folder (the server's upload folder) are
         # deleted once read: the index holds their text, and a copy left there could be fetched.

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa import is_url, load_paths
+from qa import is_url
 from qa.errors import QAError
 from ui import panels, render
 
@@ -33,7 +33,7 @@ def _without_path(text: str, path: Path) -> str:
 
 class UploadHandlers:
     """The add-articles handlers of `ui.handlers.Handlers` (which supplies `assistant`,
-    `uploads_dir` and `articles_html`)."""
+    `uploads_dir`, `parser` and `articles_html`)."""
 
     def add_files(self, paths: Sequence[str] | None) -> tuple[str, str, None]:
         """Add uploaded files one by one, so one bad file does not block the others.
@@ -65,7 +65,7 @@ class UploadHandlers:
         """Index one uploaded file under its name, never its server path; status lines say how it went."""
         name = path.name
         try:
-            report = load_paths([path])
+            report = self.parser.load(path)  # in a worker, with a CPU-time limit
             lines = [("error", f"{_upload_source(where, path)}: "
                                f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
                      for where, reason in report.skipped]
