@@ -207,7 +207,9 @@ def serve(index: IndexOption = None,
           allow_anonymous_writes: Annotated[bool, typer.Option(
               "--allow-anonymous-writes", help="on a non-loopback --host, let anyone add and delete articles")] = False,
           rate_limit: Annotated[int, typer.Option(
-              "--rate-limit", min=1, help="questions a minute per user (per address when nobody logs in)")] = 30):
+              "--rate-limit", min=1, help="questions a minute per user (per address when nobody logs in)")] = 30,
+          max_waiting: Annotated[int, typer.Option(
+              "--max-waiting-per-client", min=1, help="requests one user (or address) may have waiting")] = 8):
     """Start the chat in the browser (models are loaded before the first question)."""
     from qa.users import ServerAccess, UsersFile, check_exposure
 
@@ -215,7 +217,8 @@ def serve(index: IndexOption = None,
         check_exposure(host, users, read_only, allow_anonymous_writes)
         if users is not None and not UsersFile(users).load():
             raise QAError(f"no users in {users}; add one first: qa users add NAME --role editor --users {users}")
-        access = ServerAccess(users_file=users, read_only=read_only, questions_per_minute=rate_limit)
+        access = ServerAccess(users_file=users, read_only=read_only, questions_per_minute=rate_limit,
+                              waiting_per_client=max_waiting)
         frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port, access=access)
     _run(action)
 

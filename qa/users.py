@@ -157,6 +157,7 @@ def check_exposure(host: str, users: Path | None, read_only: bool, allow_anonymo
 
 
 DEFAULT_QUESTIONS_PER_MINUTE = 30
+DEFAULT_WAITING_PER_CLIENT = 8  # of the server's 24 waiting places (ui.app.QUEUE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,9 @@ class ServerAccess:
 
     users_file: Path | None = None
     read_only: bool = False
-    questions_per_minute: int = DEFAULT_QUESTIONS_PER_MINUTE
+    questions_per_minute: int | None = DEFAULT_QUESTIONS_PER_MINUTE  # per user (per address when anonymous); None: no limit
+    waiting_per_client: int | None = DEFAULT_WAITING_PER_CLIENT  # events one client may have waiting in the queue
 
     def __post_init__(self):
-        if self.questions_per_minute < 1:
+        if self.questions_per_minute is not None and self.questions_per_minute < 1:
             raise QAError(f"--rate-limit must be at least 1 question a minute, not {self.questions_per_minute}")

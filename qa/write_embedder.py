@@ -4,7 +4,8 @@ Questions embed their query under the collection's lock (the embedder's tokenize
 share across threads). A write that embedded under the same lock stalled every question for the
 whole of its embedding: 19 s for one question during a 24 s upload. So a write embeds with its
 own copy of the packaged embedder (same model and precision, so the same vectors; about 90 MB
-more, loaded at the first write), and takes locks only to commit (`IndexStore.add_embedded`
+more, loaded at the first write) on half the CPU's threads, leaving the rest to questions, and
+takes locks only to commit (`IndexStore.add_embedded`
 holds the store's own lock for the files and the one transaction). An embedder the caller
 passed in cannot be copied: a write then embeds under the collection's lock, as before.
 """
@@ -51,6 +52,6 @@ def embedder_for_writes(embedder: Embedder, lock: threading.RLock) -> Embedder:
         if copy is None:
             copy = _copies[embedder] = _EmbedsUnderLock(
                 SentenceEmbedder(batch_size=embedder.batch_size, precision=embedder.precision,
-                                 cache_dir=embedder.cache_dir, threads=embedder.threads,
+                                 cache_dir=embedder.cache_dir, threads=max(1, embedder.threads // 2),
                                  max_seq_length=embedder.max_seq_length), threading.RLock())
         return copy

@@ -183,3 +183,40 @@ def test_a_file_too_costly_to_read_is_skipped_with_a_reason_and_the_next_one_is_
     assert "Added “Lakeside Ferry To Run Every Hour”" in status
     assert str(uploads) not in status and not any(uploads.iterdir())
     assert time.monotonic() - started < 60
+
+
+def test_one_client_cannot_fill_the_queue_for_everyone(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.users import ServerAccess, UsersFile
+    from slow_server import SlowReader
+    from ui.app import build_app, launch_app
+    from ui.auth import Access
+    from ui_support import free_port
+
+    users = tmp_path / "users.toml"
+    UsersFile(users).add("greedy", "reader", "greedy-password-1")
+    UsersFile(users).add("patient", "reader", "patient-password-1")
+    assistant = fast_assistant(tmp_path)
+    assistant.reader = SlowReader(assistant.reader)  # 1.5 s per batch: questions pile up in the queue
+    assistant.policy.reader = assistant.reader
+    app = build_app(assistant, max_batch=1, access=Access(ServerAccess(users_file=users, questions_per_minute=None,
+                                                                       waiting_per_client=3)))
+    url = launch_app(app, "127.0.0.1", free_port(), block=False)
+    try:
+        greedy = httpx.post(f"{url}login", data={"username": "greedy", "password": "greedy-password-1"}).cookies
+        patient = login(url, "patient", "patient-password-1")
+
+        def post(_):
+            return httpx.post(f"{url}gradio_api/call/ask", json={"data": ["Where will the UN talks resume?", None, None, None, None]},
+                              cookies=greedy)
+
+        with ThreadPoolExecutor(20) as pool:
+            replies = list(pool.map(post, range(20)))
+        refused = [r for r in replies if r.status_code == 429]
+        assert len(refused) >= 10 and "greedy has 3 requests waiting" in refused[0].json()["detail"]
+        assert all(r.status_code in (200, 429) for r in replies)
+        # another user is not held back by the first one's burst
+        assert patient.predict("Who did Putin meet in Sochi?", api_name="/ask")["answer"] == "Bashar al-Assad"
+    finally:
+        app.close()

@@ -28,6 +28,7 @@ from starlette.middleware import Middleware
 
 from qa.audit import acting_as
 from qa.errors import QAError
+from qa.users import ServerAccess
 from ui import scripts, style
 from ui.auth import READ_ONLY_NOTE, Access, slow_down
 from ui.http_guard import GuardState, HttpGuard
@@ -39,7 +40,6 @@ from ui.uploads import ALLOWED_SUFFIXES, MAX_FILE_BYTES, MAX_FILE_MB, MAX_FILES_
 
 if TYPE_CHECKING:
     from qa.settings import Settings
-    from qa.users import ServerAccess
 
 
 TITLE = "News QA"
@@ -100,10 +100,10 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
     """The chat app over one shared, thread-safe assistant; launch it with `launch_app`.
 
     `max_batch` questions at most are read together (1: one at a time, for comparison). `access`
-    says who may do what (default: no login, everyone may write, 30 questions a minute each); a
-    read-only server has no write endpoints at all.
+    says who may do what (default: no login, everyone may write, no limits per client; `qa serve`
+    sets 30 questions a minute and 8 waiting); a read-only server has no write endpoints at all.
     """
-    access = access if access is not None else Access()
+    access = access if access is not None else Access(ServerAccess(questions_per_minute=None, waiting_per_client=None))
     # Uploads are deleted from Gradio's upload folder once indexed.
     handlers = Handlers(BatchingAssistant(assistant, max_batch=max_batch), uploads_dir=get_upload_folder(),
                         deletable=not access.read_only)
@@ -368,7 +368,8 @@ def launch_app(
     """Start the server with the app's look, login, upload limit and HTTP guard; returns its local URL."""
     access: Access = getattr(app, "access", None) or Access()
     app.guard = GuardState(upload_body_limit_bytes=MAX_FILES_PER_UPLOAD * MAX_FILE_BYTES + 2**20,
-                           health=functools.partial(health, app))
+                           health=functools.partial(health, app), waiting_of=functools.partial(waiting_of, app),
+                           waiting_per_client=access.options.waiting_per_client)
     app.launch(
         server_name=host,
         server_port=port,
@@ -412,6 +413,24 @@ def health(app: gr.Blocks) -> dict:
     report["ready"] = "error" not in report["index"] and report["embedder_ready"] is not False \
         and report["reader_ready"] is not False
     return report
+
+
+def waiting_of(app: gr.Blocks, cookies: dict[str, str], address: str) -> tuple[str, int]:
+    """(who, how many of their events wait in the queue): a logged-in user by name, else an address."""
+    server = app.server_app
+    user = None
+    if server is not None:
+        token = cookies.get(f"access-token-{server.cookie_id}") or cookies.get(f"access-token-unsecure-{server.cookie_id}")
+        user = server.tokens.get(token) if token else None
+    waiting = 0
+    for events in list(app._queue.event_queue_per_concurrency_id.values()):
+        for event in list(events.queue):
+            if user is not None:
+                waiting += event.username == user
+            else:
+                client = getattr(event.request, "client", None)
+                waiting += event.username is None and getattr(client, "host", None) == address
+    return (user or f"anonymous@{address}"), waiting
 
 
 def _loaded(model) -> bool | None:

@@ -38,15 +38,15 @@ def slow_down(wait_s: int) -> str:
 
 
 class Limiter:
-    """At most `per_minute` events a minute per key (a moving window)."""
+    """At most `per_minute` events a minute per key (a moving window); None: no limit."""
 
-    def __init__(self, per_minute: int):
-        self.item = RateLimitItemPerMinute(per_minute)
+    def __init__(self, per_minute: int | None):
+        self.item = RateLimitItemPerMinute(per_minute) if per_minute is not None else None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def wait_s(self, key: str) -> int:
         """0 after counting one event for `key`; else the whole seconds until it may try again (nothing counted)."""
-        if self._limiter.hit(self.item, key):
+        if self.item is None or self._limiter.hit(self.item, key):
             return 0
         reset = self._limiter.get_window_stats(self.item, key).reset_time
         return max(1, math.ceil(reset - time.time()))

@@ -5,6 +5,9 @@
   a full upload's files; every other route gets JSON, capped near the largest pasted article.
 - Uploads are counted per client address: past `uploads_per_minute` the answer is 429, "slow
   down, try again in N s", before the files reach the disk.
+- Each client may have at most `waiting_per_client` events waiting in the queue (per user, or
+  per address without login): one client's burst of questions cannot fill the queue for
+  everyone ("Queue is full!"); past it the answer is 429.
 - `GET /healthz` answers without login: index counts, whether the embedder and reader are
   loaded, the queue's depth. 503 while starting or stopping, else 200.
 - While the server stops (`draining`), new requests that would start work get 503.
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 JSON_BODY_LIMIT_BYTES = 12 * 1024 * 1024  # a 5 MB pasted article, escaped as JSON, with room to spare
 DEFAULT_UPLOADS_PER_MINUTE = 20
+DEFAULT_WAITING_PER_CLIENT = 8
 
 
 @dataclass
@@ -34,8 +38,12 @@ class GuardState:
     json_body_limit_bytes: int = JSON_BODY_LIMIT_BYTES
     uploads: Limiter = field(default_factory=lambda: Limiter(DEFAULT_UPLOADS_PER_MINUTE))
     health: Callable[[], dict] | None = None
+    waiting_per_client: int | None = DEFAULT_WAITING_PER_CLIENT
+    # (cookies, address) -> (the caller's name for limits, how many events they have waiting)
+    waiting_of: Callable[[dict[str, str], str], tuple[str, int]] | None = None
     draining: bool = False
     refused: dict[int, int] = field(default_factory=dict)  # status -> count, for the log and tests
+    joining: dict[str, int] = field(default_factory=dict)  # who -> requests joining the queue right now
 
 
 async def _reply(send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
@@ -78,8 +86,21 @@ class HttpGuard:
         if size > limit:
             return await self._refuse(send, 413, f"the request is {size / 2**20:.1f} MB; "
                                                  f"the limit is {limit / 2**20:.0f} MB")
+        client = (scope.get("client") or ("unknown", 0))[0]
+        if state.waiting_of is not None and state.waiting_per_client is not None and _joins_queue(path):
+            who, waiting = state.waiting_of(_cookies(headers), client)
+            waiting += state.joining.get(who, 0)  # joins still being read: not in the queue yet
+            if waiting >= state.waiting_per_client:
+                return await self._refuse(send, 429, f"slow down: {who} has {waiting} requests waiting already; "
+                                                     "try again when one is answered", [(b"retry-after", b"5")])
+            state.joining[who] = state.joining.get(who, 0) + 1  # one event loop: no lock needed
+            try:
+                return await self.app(scope, receive, send)
+            finally:
+                state.joining[who] -= 1
+                if not state.joining[who]:
+                    del state.joining[who]
         if upload:
-            client = (scope.get("client") or ("unknown", 0))[0]
             wait = state.uploads.wait_s(f"upload:{client}")
             if wait:
                 return await self._refuse(send, 429, slow_down(wait), [(b"retry-after", str(wait).encode())])
@@ -89,3 +110,19 @@ class HttpGuard:
         self.state.refused[status] = self.state.refused.get(status, 0) + 1
         log.warning("refused a request (%s): %s", status, message)
         await _reply(send, status, {"detail": message, "error": message}, list(headers))
+
+
+def _joins_queue(path: str) -> bool:
+    path = path.rstrip("/")
+    return path.endswith("/queue/join") or "/gradio_api/call/" in path
+
+
+def _cookies(headers: dict[bytes, bytes]) -> dict[str, str]:
+    from http.cookies import SimpleCookie
+
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get(b"cookie", b"").decode("latin-1"))
+    except Exception:  # a malformed cookie header: no login
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
