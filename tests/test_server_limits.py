@@ -220,3 +220,44 @@ def test_one_client_cannot_fill_the_queue_for_everyone(tmp_path):
         assert patient.predict("Who did Putin meet in Sochi?", api_name="/ask")["answer"] == "Bashar al-Assad"
     finally:
         app.close()
+
+
+def test_a_large_upload_runs_as_a_job_whose_result_outlives_the_caller(served, tmp_path):
+    import json
+    import re
+
+    url, app, assistant = served
+    app.parts.job_min_bytes = 50_000
+    before = len(assistant.collection.article_infos())
+    upload = tmp_path / "many.jsonl"
+    upload.write_text("".join(json.dumps({"title": f"Harbour notice {i}", "text": f"Notice {i}: berth {i} is "
+                                          f"closed on day {i % 28 + 1} for repairs, the harbour office said."}) + "\n"
+                              for i in range(3000)))
+    editor = login(url, "edna", "editor-password-1")
+    started = time.monotonic()
+    status = editor.predict([handle_file(str(upload))], api_name="/add_files")[0]
+    answered_s = time.monotonic() - started
+    job_id = re.search(r'data-job="([0-9a-f]+)"', status).group(1)
+    assert f"Upload job {job_id}" in status and "goes on if you leave the page" in status
+    editor.close()  # the caller goes away; the job does not
+    later = login(url, "edna", "editor-password-1")
+    states = []
+    while True:
+        job = later.predict(job_id, api_name="/job")
+        states.append((job["state"], job["articles_done"]))
+        if job["state"] in ("done", "failed"):
+            break
+        assert time.monotonic() - started < 120
+        time.sleep(0.2)
+    assert job["state"] == "done" and job["articles_added"] == 3000 and job["articles_read"] == 3000
+    assert job["messages"][-1] == {"kind": "ok", "text": "Added 3,000 article(s)."}
+    assert answered_s < job["finished_at"] - job["created_at"] + 1
+    assert len(assistant.collection.article_infos()) == before + 3000
+    assert job_id in [j["id"] for j in later.predict(api_name="/job")["jobs"]]
+    assert kept_uploads("many") == []
+    with pytest.raises(AppError, match="Only editors"):
+        login(url, "reggie", "reader-password-1").predict(job_id, api_name="/job")
+    from qa.audit import read_log
+
+    added = [e for e in read_log(app.assistant.collection.folder) if e["title"].startswith("Harbour notice")]
+    assert len(added) == 3000 and {e["actor"] for e in added} == {"edna"}

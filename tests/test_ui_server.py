@@ -29,7 +29,7 @@ SINGLE_QUESTIONS = {
     "Where will the UN talks resume?": "Geneva",
     "Who did Putin meet in Sochi?": "Assad",
 }
-DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/article", "/add_files", "/add_text", "/delete_article"}
+DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/article", "/add_files", "/add_text", "/delete_article", "/job"}
 SCOPE_PARAMETERS = ["articles", "outlets", "since", "until"]
 FERRY_TEXT = ("Lakeside Ferry To Run Every Hour\n\n"
               "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday.\n")

@@ -13,6 +13,7 @@ entirely `qa`'s.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import signal
@@ -29,9 +30,10 @@ from starlette.middleware import Middleware
 from qa.audit import acting_as
 from qa.errors import QAError
 from qa.users import ServerAccess
-from ui import scripts, style
+from ui import panels, scripts, style
 from ui.auth import READ_ONLY_NOTE, Access, slow_down
 from ui.http_guard import GuardState, HttpGuard
+from ui.jobs import CHUNK_ARTICLES, JOB_MIN_BYTES, JobBoard
 from ui.upload_box import UploadBox
 from ui.batcher import MAX_BATCH, BatchingAssistant
 from ui.assistant_like import AssistantLike
@@ -107,7 +109,7 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
     # Uploads are deleted from Gradio's upload folder once indexed.
     handlers = Handlers(BatchingAssistant(assistant, max_batch=max_batch), uploads_dir=get_upload_folder(),
                         deletable=not access.read_only)
-    page = SimpleNamespace(access=access, write_gate=threading.Lock())  # the page's components, filled in by the layout steps, read by the wiring
+    page = SimpleNamespace(access=access, write_gate=threading.Lock(), jobs=JobBoard(), job_min_bytes=JOB_MIN_BYTES)  # the page's components, filled in by the layout steps, read by the wiring
     # Uploads are deleted once indexed; the hourly sweep removes any that never reached a handler.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         page.conversation = gr.BrowserState([], storage_key=CONVERSATION_KEY)  # list of exchanges, see ui.handlers
@@ -119,10 +121,12 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
         _source_panel(page)
         _wire_chat(app, page, handlers)
         _wire_articles(app, page, handlers)
-        _api_endpoints(handlers, access, page.write_gate)
+        _api_endpoints(handlers, access, page.write_gate, page.jobs)
         app.access = access  # for launch_app: the login it asks for
         app.assistant = assistant  # for /healthz
         app.write_gate = page.write_gate  # held by each write; stopping waits for it
+        app.jobs = page.jobs  # large uploads; stopping waits for them too
+        app.parts = page  # the page's components and settings (Blocks.page is taken)
     # api_open=False: the REST routes (/gradio_api/run/...) would otherwise answer outside the
     # queue, past its size limit and concurrency, and run the page's private events by number.
     app.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=queue_size, api_open=False)
@@ -209,6 +213,9 @@ def _side_column(page: SimpleNamespace) -> None:
                 elem_id="nqa-upload",
             )
             page.upload_status = gr.HTML(elem_id="nqa-upload-status")  # right by the drop zone
+            # a large upload's job, kept in the browser so that a reload goes on showing it
+            page.job = gr.BrowserState("", storage_key="newsqa-upload-job")
+            page.job_timer = gr.Timer(1.0, active=False)
             gr.Markdown("or paste an article:")
             page.paste_title = gr.Textbox(label="Title", max_lines=1, elem_id="nqa-paste-title")
             page.paste_text = gr.Textbox(label="Text", lines=6, elem_id="nqa-paste-text")
@@ -298,14 +305,60 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         with acting_as(access.check_write(request, "delete articles")), page.write_gate:
             return handlers.delete_from_page(_event_data(evt))
 
+    @contextlib.contextmanager
+    def writing(who: str):
+        with acting_as(who), page.write_gate:
+            yield
+
+    started_jobs: dict[str, str] = {}  # session -> the job its last upload started
+
     def add_files(paths, request: gr.Request):
         try:
             who = access.check_write(request, "add articles")
         except gr.Error:
             handlers.discard_uploads(paths)  # refused files are not kept either
             raise
-        with acting_as(who), page.write_gate:
+        if handlers.is_large(paths, page.job_min_bytes):
+            job = page.jobs.start(who, len(paths), functools.partial(
+                handlers.run_upload_job, list(paths), writing=functools.partial(writing, who),
+                chunk_articles=CHUNK_ARTICLES))
+            started_jobs[request.session_hash or ""] = job.id
+            return job_html(job), handlers.articles_html(), None
+        with writing(who):
             return handlers.add_files(paths)
+
+    def job_started(request: gr.Request):
+        job_id = started_jobs.pop(request.session_hash or "", None)
+        return (job_id, gr.Timer(active=True)) if job_id else (gr.skip(), gr.skip())
+
+    def job_tick(job_id, request: gr.Request):
+        job = own_job(job_id, request)
+        if job is None:
+            return gr.skip(), gr.skip(), gr.Timer(active=False)
+        if not job.finished:
+            return job_html(job), gr.skip(), gr.skip()
+        return job_html(job), handlers.articles_html(), gr.Timer(active=False)
+
+    def own_job(job_id, request):
+        job = page.jobs.get(job_id) if isinstance(job_id, str) and job_id else None
+        if job is None or (job.owner != access.who(request) and not may_edit(request)):
+            return None
+        return job
+
+    def may_edit(request) -> bool:
+        try:
+            access.check_write(request, "see others' uploads")
+        except gr.Error:
+            return False
+        return True
+
+    def resume_job(job_id, request: gr.Request):
+        job = own_job(job_id, request)
+        return (job_html(job), gr.Timer(active=not job.finished)) if job else (gr.skip(), gr.skip())
+
+    app.load(resume_job, inputs=page.job, outputs=[page.upload_status, page.job_timer], **_PRIVATE)
+    page.job_timer.tick(job_tick, inputs=page.job, outputs=[page.upload_status, page.articles, page.job_timer],
+                        **_PRIVATE)
 
     def add_text(title, text, source, request: gr.Request):
         with acting_as(access.check_write(request, "add articles")), page.write_gate:
@@ -321,7 +374,8 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.files.upload(
         add_files, inputs=page.files, outputs=[page.upload_status, page.articles, page.files],
         api_name="add_files", **_WRITE
-    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
+    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE
+           ).then(job_started, outputs=[page.job, page.job_timer], **_PRIVATE)
     page.paste_button.click(
         add_text,
         inputs=[page.paste_title, page.paste_text, page.paste_source],
@@ -331,7 +385,23 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
 
 
-def _api_endpoints(handlers: Handlers, access: Access, write_gate: threading.Lock) -> None:
+def job_html(job) -> str:
+    """A job's status for the upload box: its progress, then its result."""
+    if job.state == "queued":
+        lines = [("ok", f"Upload job {job.id}: waiting for the one before it…")]
+    elif job.state == "reading":
+        lines = [("ok", f"Upload job {job.id}: reading {job.files} file(s)… ({job.articles_read:,} articles so far)")]
+    elif job.state == "adding":
+        lines = [("ok", f"Upload job {job.id}: {job.articles_done:,} of {job.articles_read:,} articles added so far…")]
+    else:
+        lines = [("ok" if job.state == "done" else "error", f"Upload job {job.id} finished.")]
+    note = [("ok", "It goes on if you leave the page; this box (or /job) shows how far it got.")] \
+        if not job.finished else []
+    return panels.status_html(lines + job.lines[-20:] + note).replace(
+        "<ul ", f'<ul data-job="{html.escape(job.id, quote=True)}" ', 1)
+
+
+def _api_endpoints(handlers: Handlers, access: Access, write_gate: threading.Lock, jobs: JobBoard) -> None:
     """The endpoints for `gradio_client` that no page control carries (the write endpoints
     check the caller's role; a read-only server has none)."""
 
@@ -358,8 +428,25 @@ def _api_endpoints(handlers: Handlers, access: Access, write_gate: threading.Loc
     gr.api(_api_errors(chat), api_name="chat", **_ANSWER)
     gr.api(_api_errors(handlers.article_list), api_name="articles")
     gr.api(_api_errors(handlers.article_json), api_name="article")
+    def job(job_id: str = "", request: gr.Request = None) -> dict:
+        """A large upload's job: {"id", "state" (queued, reading, adding, done, failed), "files",
+        "articles_read", "articles_done", "articles_added", "messages", "created_at", "finished_at"}.
+
+        /add_files answers an upload of 512 KB or more at once and runs it as a job: its status
+        names the job (`data-job`). Without an id: {"jobs": [...]}, the caller's jobs, newest last.
+        """
+        who = access.check_write(request, "add articles")
+        if not job_id:
+            return {"jobs": [j.as_json() for j in jobs.of(who)]}
+        found = jobs.get(job_id.strip())
+        if found is None:
+            raise gr.Error(f"No upload job has the id “{html.escape(job_id.strip())}” (jobs are kept until the "
+                           "server restarts).", print_exception=False)
+        return found.as_json()
+
     if not access.read_only:
         gr.api(_api_errors(delete_article), api_name="delete_article", **_WRITE)
+        gr.api(_api_errors(job), api_name="job")
 
 
 def launch_app(
@@ -408,6 +495,7 @@ def health(app: gr.Blocks) -> dict:
     queue = getattr(app, "_queue", None)
     report["queue"] = {"waiting": len(queue) if queue is not None else 0,
                        "running": queue.get_active_worker_count() if queue is not None else 0}
+    report["upload_jobs_running"] = app.jobs.busy()
     report["read_only"] = app.access.read_only
     report["login"] = app.access.login_required
     report["ready"] = "error" not in report["index"] and report["embedder_ready"] is not False \
@@ -483,7 +571,11 @@ def drain(app: gr.Blocks, answers_s: float = DRAIN_S) -> dict:
     queue = app._queue
     while time.monotonic() - started < answers_s and (queue.get_active_worker_count() or len(queue)):
         time.sleep(0.05)
-    # A write is never cut: wait for it however long it takes (the lock is free once it committed).
+    # A write is never cut: wait for it however long it takes (the lock is free once it committed),
+    # and for an upload job, which is one write to the person who started it.
+    if app.jobs.busy():
+        print("Stopping: finishing the upload job in progress…", file=sys.stderr, flush=True)
+    app.jobs.wait_idle()
     with app.write_gate:
         pass
     time.sleep(0.5)  # the last results are still streaming to their callers
