@@ -450,7 +450,7 @@ def _api_endpoints(handlers: Handlers, access: Access, write_gate: threading.Loc
 
 
 def launch_app(
-    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True
+    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True, quiet: bool | None = None
 ) -> str:
     """Start the server with the app's look, login, upload limit and HTTP guard; returns its local URL."""
     access: Access = getattr(app, "access", None) or Access()
@@ -471,7 +471,7 @@ def launch_app(
         # The handler checks sizes too; this stops oversized uploads before they reach the disk.
         max_file_size=MAX_FILE_BYTES,
         show_error=False,
-        quiet=not block,
+        quiet=not block if quiet is None else quiet,  # the server's own start says where it listens
         ssr_mode=False,
         footer_links=["api"],
         # Gradio's own run history would keep a second, unannounced copy of every call in the
@@ -550,7 +550,7 @@ def serve_app(app: gr.Blocks, host: str, port: int) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    url = launch_app(app, host, port, block=False)
+    url = launch_app(app, host, port, block=False, quiet=False)
     print(f"Serving on {url}" + (" (read-only)" if app.access.read_only else "")
           + (" with login" if app.access.login_required else ""), file=sys.stderr, flush=True)
     while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
