@@ -54,7 +54,7 @@ def users_add(name: Annotated[str, typer.Argument(help="the user's login name")]
 
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument(help="the user's login name")], users: UsersOption):
-    """Remove a user (their open sessions end with the server's next restart)."""
+    """Remove a user (a running server refuses them from their next request)."""
     from qa.users import UsersFile
 
     def action():
