@@ -3,6 +3,7 @@
     python benchmarks/server_load.py                          # 20 clients x 10 questions, then 100 x 2
     python benchmarks/server_load.py --scenarios 20x50        # 1,000 questions: does RSS stay flat?
     python benchmarks/server_load.py --max-batch 1            # the server reading one question at a time
+    python benchmarks/server_load.py --scenarios 20x10 --login both   # without, then with login (one user each)
 
 Builds (once, in --work) an index of the first SQuAD v1.1 dev articles, about 600 passages, and
 asks their questions. Times `Assistant.ask` one question after another in this process (before
@@ -78,8 +79,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(index: Path, port: int, max_batch: int) -> None:
-    """What `qa serve --index` does, with the batch size as a knob (run in a child process)."""
+def serve(index: Path, port: int, max_batch: int, users: Path | None = None) -> None:
+    """What `qa serve --index` does, with the batch size as a knob (run in a child process).
+
+    `users`: with login, as `qa serve --users` (no limit on questions: this measures the load)."""
     from qa import Assistant, Settings
     from ui.app import build_app, launch_app
 
@@ -87,18 +90,24 @@ def serve(index: Path, port: int, max_batch: int) -> None:
     assistant.warm_up()
     # an older checkout's server (run this script from there) has no batches to size
     options = {"max_batch": max_batch} if max_batch is not None else {}
+    if users is not None:
+        from qa.users import ServerAccess
+        from ui.auth import Access
+
+        options["access"] = Access(ServerAccess(users_file=users, questions_per_minute=None))
     launch_app(build_app(assistant, **options), HOST, port, block=True)
 
 
 class Server:
-    def __init__(self, index: Path, max_batch: int, start_timeout_s: float):
+    def __init__(self, index: Path, max_batch: int, start_timeout_s: float, users: Path | None = None):
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}/"
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(index), "--port", str(self.port),
-             *(["--max-batch", str(max_batch)] if max_batch else [])],
+             *(["--max-batch", str(max_batch)] if max_batch else []),
+             *(["--users", str(users)] if users is not None else [])],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.log: deque[str] = deque(maxlen=200)
         ready = threading.Event()
@@ -149,8 +158,9 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def run_scenario(url: str, clients: int, per_client: int, questions: list[str], offset: int,
-                 timeout_s: float, deadline: float) -> dict:
-    """`clients` users connect, start together, and each asks `per_client` questions in turn."""
+                 timeout_s: float, deadline: float, login: bool = False) -> dict:
+    """`clients` users connect (each logging in as its own user when `login`), start together,
+    and each asks `per_client` questions in turn."""
     from gradio_client import Client
     from gradio_client.utils import QueueError
 
@@ -168,7 +178,8 @@ def run_scenario(url: str, clients: int, per_client: int, questions: list[str], 
 
     def user(i: int) -> None:
         try:
-            client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+            client = Client(url, verbose=False, analytics_enabled=False, download_files=False,
+                            **({"auth": user_login(i)} if login else {}))
         except Exception as e:  # noqa: BLE001 - every failure to connect is a result here
             client = None
             record("connect", 0.0, f"connect: {type(e).__name__}: {e}")
@@ -219,7 +230,7 @@ def run_scenario(url: str, clients: int, per_client: int, questions: list[str], 
     kinds = [k for k, _ in outcomes]
     answered = [s for k, s in outcomes if k == "answered"]
     return {
-        "clients": clients, "questions_per_client": per_client, "wall_s": round(wall, 1),
+        "clients": clients, "questions_per_client": per_client, "login": login, "wall_s": round(wall, 1),
         "answered": len(answered), "busy": kinds.count("busy"), "timeouts": kinds.count("timeout"),
         "errors": kinds.count("error") + kinds.count("connect"), "not_asked": clients * per_client - len(outcomes),
         "p50_s": _round(percentile(answered, 0.5)), "p95_s": _round(percentile(answered, 0.95)),
@@ -239,6 +250,53 @@ def load_average() -> str:
 
 
 # ---- main --------------------------------------------------------------------------------
+def user_login(i: int) -> tuple[str, str]:
+    return f"reader-{i}", f"load-test-password-{i}"
+
+
+def make_users(work: Path, n: int) -> Path:
+    """A users file with `n` readers (made once; argon2 takes a moment per user)."""
+    from qa.users import UsersFile
+
+    path = work / f"users-{n}.toml"
+    if not path.exists():
+        users = UsersFile(work / f"users-{n}.toml.partial")
+        for i in range(n):
+            name, password = user_login(i)
+            users.add(name, "reader", password)
+        users.path.rename(path)
+    return path
+
+
+def run_server_scenarios(server, args, scenarios, questions, asked, deadline, result, login, time_alone) -> int:
+    """Warm `server` up, then run each scenario on it; returns how many questions were asked so far."""
+    warm = run_scenario(server.url, min(args.warm_up, 20), max(1, args.warm_up // 20), questions, asked,
+                        args.timeout, deadline, login)
+    result.setdefault("warm_up", {k: 0 for k in ("answered", "busy", "errors")})
+    for k in ("answered", "busy", "errors"):
+        result["warm_up"][k] += warm[k]
+    rss_warm = server.idle_rss_mb()
+    result.setdefault("rss_after_warm_up_mb", rss_warm)
+    asked += args.warm_up
+    for clients, per_client in scenarios:
+        if time.monotonic() > deadline:
+            break
+        print(f"{clients} clients x {per_client}{' with login' if login else ''}…", file=sys.stderr, flush=True)
+        cpu = server.cpu_s()
+        scenario = run_scenario(server.url, clients, per_client, questions, asked, args.timeout, deadline, login)
+        if scenario["answered"]:
+            scenario["server_cpu_s_per_answer"] = round((server.cpu_s() - cpu) / scenario["answered"], 3)
+        asked += clients * per_client
+        scenario["rss_after_mb"] = server.idle_rss_mb()
+        scenario["rss_growth_pct"] = round(100 * (scenario["rss_after_mb"] / rss_warm - 1), 1)
+        scenario["questions_answered_so_far"] = result["warm_up"]["answered"] + sum(
+            s["answered"] for s in result["scenarios"]) + scenario["answered"]
+        scenario["load_average_after"] = load_average()
+        result["scenarios"].append(scenario)
+        time_alone()  # the server is idle meanwhile
+    return asked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenarios", default="20x10,100x2", help="clients x questions each, comma-separated")
@@ -253,6 +311,9 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "server_load.json")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--login", choices=["off", "on", "both"], default="off",
+                        help="serve without login, with it (each client its own reader), or both in turn")
+    parser.add_argument("--users", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -265,7 +326,7 @@ def main() -> None:
 
     max_batch = args.max_batch or MAX_BATCH
     if args.serve:
-        serve(args.serve, args.port, max_batch)
+        serve(args.serve, args.port, max_batch, args.users)
         return
 
     started = time.monotonic()
@@ -300,31 +361,15 @@ def main() -> None:
             assistant.ask(question)
         time_alone()
 
-    server = Server(index, max_batch, start_timeout_s=300)
-    try:
-        warm = run_scenario(server.url, min(args.warm_up, 20), max(1, args.warm_up // 20), questions, 0,
-                            args.timeout, deadline)
-        result["warm_up"] = {k: warm[k] for k in ("answered", "busy", "errors")}
-        result["rss_after_warm_up_mb"] = server.idle_rss_mb()
-        asked = args.warm_up
-        for clients, per_client in scenarios:
-            if time.monotonic() > deadline:
-                break
-            print(f"{clients} clients x {per_client}…", file=sys.stderr, flush=True)
-            cpu = server.cpu_s()
-            scenario = run_scenario(server.url, clients, per_client, questions, asked, args.timeout, deadline)
-            if scenario["answered"]:
-                scenario["server_cpu_s_per_answer"] = round((server.cpu_s() - cpu) / scenario["answered"], 3)
-            asked += clients * per_client
-            scenario["rss_after_mb"] = server.idle_rss_mb()
-            scenario["rss_growth_pct"] = round(100 * (scenario["rss_after_mb"] / result["rss_after_warm_up_mb"] - 1), 1)
-            scenario["questions_answered_so_far"] = result["warm_up"]["answered"] + sum(
-                s["answered"] for s in result["scenarios"]) + scenario["answered"]
-            scenario["load_average_after"] = load_average()
-            result["scenarios"].append(scenario)
-            time_alone()  # the server is idle meanwhile
-    finally:
-        server.stop()
+    logins = {"off": [False], "on": [True], "both": [False, True]}[args.login]
+    users = make_users(args.work, max(c for c, _ in scenarios)) if True in logins else None
+    asked = 0
+    for login in logins:
+        server = Server(index, max_batch, start_timeout_s=300, users=users if login else None)
+        try:
+            asked = run_server_scenarios(server, args, scenarios, questions, asked, deadline, result, login, time_alone)
+        finally:
+            server.stop()
     if alone:
         result["ask_alone_per_s"], result["ask_alone_cpu_s_per_answer"] = alone, alone_cpu
         for n, scenario in enumerate(result["scenarios"]):
@@ -335,6 +380,11 @@ def main() -> None:
                 # above 1: the server spends less CPU per answer than Assistant.ask alone
                 scenario["cpu_ratio_to_ask_alone"] = round(
                     statistics.mean(alone_cpu[n:n + 2]) / scenario["server_cpu_s_per_answer"], 3)
+    plain = {(x["clients"], x["questions_per_client"]): x for x in result["scenarios"] if not x["login"]}
+    for scenario in result["scenarios"]:
+        other = plain.get((scenario["clients"], scenario["questions_per_client"]))
+        if scenario["login"] and other and other["answers_per_s"] and scenario["answers_per_s"]:
+            scenario["answers_per_s_vs_without_login"] = round(scenario["answers_per_s"] / other["answers_per_s"], 3)
     result["load_average_end"] = load_average()
     result["seconds"] = round(time.monotonic() - started)
     report(result)
@@ -354,14 +404,16 @@ def report(result: dict) -> None:
     print("ask/s: Assistant.ask alone around the scenario; ratio: answers/s over ask/s; CPU s: the server's\n"
           "CPU seconds per answer, and ask alone's over it; RSS: the server's when idle after the scenario,\n"
           "and its growth since warm-up")
-    header = f"{'clients':>8}{'each':>6}{'answered':>10}{'busy':>6}{'errors':>8}{'timeouts':>10}" \
+    header = f"{'login':>6}{'clients':>8}{'each':>6}{'answered':>10}{'busy':>6}{'errors':>8}{'timeouts':>10}" \
              f"{'p50 s':>8}{'p95 s':>8}{'answers/s':>11}{'ask/s':>7}{'ratio':>7}{'CPU s':>7}{'ratio':>7}{'RSS MB':>8}{'growth':>8}"
     print(header)
     for s in result["scenarios"]:
         ratio = s.get("ratio_to_ask_alone")
-        print(f"{s['clients']:>8}{s['questions_per_client']:>6}{s['answered']:>10}{s['busy']:>6}{s['errors']:>8}"
+        print(f"{'on' if s.get('login') else 'off':>6}{s['clients']:>8}{s['questions_per_client']:>6}{s['answered']:>10}{s['busy']:>6}{s['errors']:>8}"
               f"{s['timeouts']:>10}{_fmt(s['p50_s']):>8}{_fmt(s['p95_s']):>8}{_fmt(s['answers_per_s']):>11}"
               f"{_fmt(s.get('ask_alone_around_per_s')):>7}{_fmt(ratio):>7}{_fmt(s.get('server_cpu_s_per_answer')):>7}{_fmt(s.get('cpu_ratio_to_ask_alone')):>7}{s['rss_after_mb']:>8.0f}{s['rss_growth_pct']:>+7.1f}%")
+        if "answers_per_s_vs_without_login" in s:
+            print(f"    with login: {s['answers_per_s_vs_without_login']:.3f}x the answers/s without")
         for sample in s["error_samples"][:3]:
             print(f"    {sample}")
 

@@ -1,7 +1,8 @@
 """The on-disk index (format 2): records in SQLite, vectors in FAISS segments, BM25 in tantivy.
 
 Layout of an index folder:
-    index.sqlite       articles, passages, the list of live vector segments, tombstones, meta
+    index.sqlite       articles, passages, the list of live vector segments, tombstones, meta,
+                       and the audit trail of writes (`index.audit`, recorded in each write's transaction)
     vectors/           immutable segments: seg-<batch>.npy (+ .ids.npy, + .ivf.faiss when large)
     bm25/              tantivy's index
     .write.lock        one writer at a time (readers never wait)
@@ -36,7 +37,7 @@ from typing import Iterable, Protocol
 
 import numpy as np
 
-from index import dedup, records
+from index import audit, dedup, records
 from index.errors import EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from index.sparse import SparseIndex
 from index.types import Article, Passage
@@ -204,6 +205,7 @@ class IndexStore:
                 "format_version": FORMAT_VERSION, "embedding_model": embedder_name, "embedding_dim": dim,
                 "metric": METRIC, "created_at": _now(), "package_version": _package_version(),
                 "next_pid": 0, "next_batch": 1, records.LSH_META: records.lsh_layout()})
+            db.execute(audit.TABLE_SQL)
             db.close()
             (folder / VECTORS).mkdir(exist_ok=True)
             SparseIndex(folder / BM25)
@@ -368,6 +370,7 @@ class IndexStore:
                 counts[p.article_id] = counts.get(p.article_id, 0) + 1
             with records.transaction(self._db):
                 removed_pids = records.delete_articles(self._db, [a.id for a in stale])
+                audit.record_write(self._db, list(new.values()), stale, audit.REPLACE)
                 now = _now()
                 for article in new.values():
                     first = records.insert_article(self._db, article, counts.get(article.id, 0), now,
@@ -405,6 +408,7 @@ class IndexStore:
                 return []
             with records.transaction(self._db):
                 pids = records.delete_articles(self._db, list(found))
+                audit.record_write(self._db, [], list(found.values()), audit.DELETE)
                 records.set_meta(self._db, updated_at=_now())
             self._sparse.delete_pids(pids)
             self._sparse.close_writer()

@@ -234,14 +234,40 @@ def serve(index: IndexOption = None,
           watch: Annotated[Optional[list[str]], typer.Option(
               "--watch", metavar="FEED", help="poll this RSS/Atom feed or news sitemap and add its new items "
                                               "(repeatable)", show_default=False)] = None,
-          every: Annotated[str, typer.Option("--every", help="how often --watch polls: 30s, 15m, 2h")] = "15m"):
+          every: Annotated[str, typer.Option("--every", help="how often --watch polls: 30s, 15m, 2h")] = "15m",
+          users: Annotated[Optional[Path], typer.Option(
+              "--users", help="users file (`qa users add`): everyone logs in; readers ask, editors also add "
+                              "and delete articles", show_default=False)] = None,
+          read_only: Annotated[bool, typer.Option("--read-only", help="answers and sources only: no uploads, "
+                                                                      "no deletes, no write endpoints")] = False,
+          allow_anonymous_writes: Annotated[bool, typer.Option(
+              "--allow-anonymous-writes", help="on a non-loopback --host, let anyone add and delete articles")] = False,
+          rate_limit: Annotated[int, typer.Option(
+              "--rate-limit", min=1, help="questions a minute per user (per address when nobody logs in)")] = 30,
+          max_waiting: Annotated[int, typer.Option(
+              "--max-waiting-per-client", min=1, help="requests one user (or address) may have waiting")] = 8):
     """Start the chat in the browser (models are loaded before the first question)."""
+    from qa.users import ServerAccess, UsersFile, check_exposure
+
     def action():
         from qa.watch import parse_interval
 
+        check_exposure(host, users, read_only, allow_anonymous_writes)
+        if users is not None and not UsersFile(users).load():
+            raise QAError(f"no users in {users}; add one first: qa users add NAME --role editor --users {users}")
+        access = ServerAccess(users_file=users, read_only=read_only, questions_per_minute=rate_limit,
+                              waiting_per_client=max_waiting)
         polling = {"watch": list(watch), "every_s": parse_interval(every)} if watch else {}
-        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port, **polling)
+        frontend(SERVE_FRONTEND)(_settings(index, reader), host=host, port=port, access=access, **polling)
     _run(action)
+
+
+# Running a shared server: accounts, and the index's audit trail.
+from qa.cli_team import index_log, index_restore, users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+index_app.command("log")(index_log)
+index_app.command("restore")(index_restore)
 
 
 # The chat is a front end over qa, so qa does not import it: the package that provides it

@@ -16,7 +16,8 @@ keeps in the cache and builds on first use. The one open-or-rebuild policy:
   interrupted. A user's index whose build was interrupted opens with a warning saying how to finish it.
 
 Writes (`add`, `remove`, `compact`) take `lock`, which the assistant's reads share: the embedder's
-tokenizer is not safe to share across threads. Splitting and embedding are `index.ingest`'s.
+tokenizer is not safe to share across threads. `add` embeds outside it, with its own copy of the
+embedder (`qa.write_embedder`), so a long write never stalls the questions asked meanwhile. Splitting and embedding are `index.ingest`'s.
 What this leaves out: asking (`qa.assistant`).
 """
 
@@ -40,6 +41,7 @@ from index.store import BUILDING, COMPLETE, AddResult, IndexStore, PassageStore,
 from index.types import Article, Passage
 from qa.errors import BadArticleError, EmbedderMismatchError, IndexFormatError, IndexNotFoundError
 from qa.settings import BUNDLED_ARTICLE, Settings
+from qa.write_embedder import embedder_for_writes
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +249,10 @@ class Collection:
             raise BadArticleError(_reasons(report.skipped))
         with self.lock:
             self._create_if_missing()
-            result = ingest(self.store, articles, self.embedder, progress=progress, replace=replace)
+            store = self.store
+        # embedded outside the lock questions take: the store commits under its own (qa.write_embedder)
+        result = ingest(store, articles, embedder_for_writes(self.embedder, self.lock), progress=progress,
+                        replace=replace)
         self.last_add_result = result
         return result.added
 
@@ -275,7 +280,9 @@ class Collection:
                     continue
                 seen.add(key)
                 fresh.append(a)
-            result = ingest(store, fresh, self.embedder, progress=progress, replace=False)
+        # as in `add`: embedded outside the lock questions take
+        result = ingest(store, fresh, embedder_for_writes(self.embedder, self.lock), progress=progress,
+                        replace=False)
         self.last_add_result = result
         return result.added
 

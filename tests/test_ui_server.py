@@ -30,7 +30,7 @@ SINGLE_QUESTIONS = {
     "Who did Putin meet in Sochi?": "Assad",
 }
 DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/article", "/add_files", "/add_text", "/add_links",
-                        "/delete_article"}
+                        "/delete_article", "/job"}
 SCOPE_PARAMETERS = ["articles", "outlets", "since", "until"]
 FERRY_TEXT = ("Lakeside Ferry To Run Every Hour\n\n"
               "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday.\n")

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from qa import is_url, outlet_of
+from qa.bounded_load import DEFAULT_PARSE_CPU_S, FileParser
 from qa.errors import QAError
 from qa.formats import result_to_json
 from qa.types import Article, AskResult, Turn
@@ -115,8 +116,11 @@ def turns_for(conversation: list[dict]) -> list[Turn]:
 class Handlers(UploadHandlers):
     """The app's event handlers, bound to one shared, thread-safe assistant."""
 
-    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None):
+    def __init__(self, assistant: AssistantLike, uploads_dir: str | Path | None = None, deletable: bool = True,
+                 parse_cpu_s: int = DEFAULT_PARSE_CPU_S):
         self.assistant = assistant
+        self.parser = FileParser(parse_cpu_s)  # uploads are read in a worker, each file with a CPU-time limit
+        self.deletable = deletable  # False: the article list offers no delete buttons (a read-only server)
         # Files given to `add_files` from inside this folder (the server's upload folder) are
         # deleted once read: the index holds their text, and a copy left there could be fetched.
         self.uploads_dir = Path(uploads_dir).resolve() if uploads_dir is not None else None
@@ -165,6 +169,11 @@ class Handlers(UploadHandlers):
                         "markdown": export.exchange_markdown(question, result, scope_note=note), "counts": True}
         conversation = (conversation + [exchange])[-MAX_KEPT_EXCHANGES:]
         yield messages_for(conversation), conversation, "", self.question_note()
+
+    def refuse(self, question: str, conversation: list[dict], problem: str) -> Iterator[tuple]:
+        """`respond`'s output for a question not asked now (too many too fast): it stays in the box."""
+        conversation = _clean_conversation(conversation)
+        yield messages_for(conversation), conversation, question or "", self.question_note(_sentence(problem))
 
     def restore(self, conversation: list[dict]) -> list[dict]:
         """The chat's messages for the conversation the browser kept across a reload."""
@@ -298,7 +307,7 @@ class Handlers(UploadHandlers):
 
     def articles_html(self) -> str:
         try:
-            return panels.articles_html(self.article_list())
+            return panels.articles_html(self.article_list(), deletable=self.deletable)
         except QAError as e:
             return render.error_html(str(e))
 

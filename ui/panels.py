@@ -84,8 +84,9 @@ def status_html(lines: Iterable[tuple[str, str]]) -> str:
     return f'<ul class="nqa-status">{items}</ul>' if items else ""
 
 
-def articles_html(infos: Sequence[dict]) -> str:
-    """The list of indexed articles, oldest first: each opens in the side panel and can be deleted.
+def articles_html(infos: Sequence[dict], deletable: bool = True) -> str:
+    """The list of indexed articles, oldest first: each opens in the side panel and can be deleted
+    (unless not `deletable`: a read-only server).
 
     `infos` are {"id", "title", "source" (as users may see it), "published", "outlet"} dicts.
     """
@@ -97,7 +98,7 @@ def articles_html(infos: Sequence[dict]) -> str:
         meta = _meta_html(info.get("outlet") or "", info.get("published"), info.get("source") or "")
         opener = open_button(info["id"], html.escape(title), css="nqa-article-title",
                              title="Read this article")
-        delete = (f'<button type="button" class="nqa-delete" value="{html.escape(info["id"], quote=True)}" '
+        delete = "" if not deletable else (f'<button type="button" class="nqa-delete" value="{html.escape(info["id"], quote=True)}" '
                   f'data-title="{html.escape(title, quote=True)}" '
                   f'title="Delete this article for everyone using this server">Delete</button>')
         meta_html = f' <span class="nqa-article-meta">{meta}</span>' if meta else ""

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa import is_url, load_paths
+from qa import is_url
 from qa.errors import QAError
 from ui import panels, render
 
@@ -33,7 +33,7 @@ def _without_path(text: str, path: Path) -> str:
 
 class UploadHandlers:
     """The add-articles handlers of `ui.handlers.Handlers` (which supplies `assistant`,
-    `uploads_dir` and `articles_html`)."""
+    `uploads_dir`, `parser` and `articles_html`)."""
 
     def add_files(self, paths: Sequence[str] | None) -> tuple[str, str, None]:
         """Add uploaded files one by one, so one bad file does not block the others.
@@ -45,8 +45,10 @@ class UploadHandlers:
         if not paths:
             lines.append(("error", "Choose one or more files to add."))
         elif len(paths) > MAX_FILES_PER_UPLOAD:
+            # refused whole, and every file of it deleted: none is read, none stays behind
+            self.discard_uploads(paths)
             lines.append(("error", f"Up to {MAX_FILES_PER_UPLOAD} files at a time, please; none were added."))
-            paths = []
+            return panels.status_html(lines), self.articles_html(), None
         for raw in paths:
             path = Path(raw)
             try:
@@ -63,13 +65,9 @@ class UploadHandlers:
         """Index one uploaded file under its name, never its server path; status lines say how it went."""
         name = path.name
         try:
-            report = load_paths([path])
-            lines = [("error", f"{_upload_source(where, path)}: "
-                               f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
-                     for where, reason in report.skipped]
-            articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
+            articles, lines = self._read_one(path)
             if not articles:
-                return lines or [("error", f"{name}: no article found in this file.")]
+                return lines
             # An upload never replaces an indexed article that happens to share its file name:
             # two users' "article.txt" are two articles.
             added = self.assistant.collection.add(articles, replace=False)
@@ -81,6 +79,66 @@ class UploadHandlers:
         if not added:
             return lines + [("ok", f"{name}: already indexed.")]
         return lines + [("ok", f"Added “{article.title}”.") for article in added]
+
+    def _read_one(self, path: Path) -> tuple[list, list[tuple[str, str]]]:
+        """The articles of one uploaded file (sources named after the file) and status lines about it."""
+        name = path.name
+        report = self.parser.load(path)  # in a worker, with a CPU-time limit
+        lines = [("error", f"{_upload_source(where, path)}: "
+                           f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
+                 for where, reason in report.skipped]
+        articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
+        if not articles:
+            return [], lines or [("error", f"{name}: no article found in this file.")]
+        return articles, lines
+
+    @staticmethod
+    def is_large(paths: Sequence[str] | None, min_bytes: int) -> bool:
+        """Whether an upload is large enough to run as a job (all its files together)."""
+        total = 0
+        for raw in paths or []:
+            try:
+                total += Path(raw).stat().st_size
+            except (OSError, TypeError, ValueError):
+                continue
+        return total >= min_bytes and len(paths or []) <= MAX_FILES_PER_UPLOAD
+
+    def run_upload_job(self, paths: Sequence[str], job, writing, chunk_articles: int) -> None:
+        """Read the files, then add their articles `chunk_articles` at a time, each chunk inside
+        `writing()` (who is writing, and the server's write gate); `job` shows how far it got."""
+        job.state = "reading"
+        articles = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                problem = check_upload(path)
+                if problem:
+                    job.lines.append(("error", f"{path.name}: {problem}"))
+                    continue
+                found, lines = self._read_one(path)
+                job.lines.extend(lines)
+                articles.extend(found)
+            except QAError as e:
+                job.lines.append(("error", f"{path.name}: {_without_path(str(e), path)}"))
+            finally:
+                self._discard_upload(path)
+            job.articles_read = len(articles)
+        job.state = "adding"
+        for start in range(0, len(articles), chunk_articles):
+            chunk = articles[start:start + chunk_articles]
+            with writing():
+                added = self.assistant.collection.add(chunk, replace=False)
+            job.articles_done += len(chunk)
+            job.articles_added += len(added)
+        known = job.articles_done - job.articles_added
+        job.lines.append(("ok", f"Added {job.articles_added:,} article(s)"
+                                + (f"; {known:,} were indexed already" if known else "") + "."))
+
+    def discard_uploads(self, paths: Sequence[str] | None) -> None:
+        """Delete uploaded files that will not be read (a refused upload)."""
+        for raw in paths or []:
+            if isinstance(raw, str) and raw:
+                self._discard_upload(Path(raw))
 
     def _discard_upload(self, path: Path) -> None:
         """Delete an uploaded file, and its folder once empty, when it lies in the upload folder."""
