@@ -162,6 +162,8 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
             with gr.Row():
                 page.since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nqa-since")
                 page.until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nqa-until")
+                page.as_of = gr.DateTime(label="As of", include_time=False, type="string", elem_id="nqa-as-of",
+                                         info="answer as the articles stood that day")
             page.scope_note = gr.HTML(handlers.scope_summary()[1], elem_id="nqa-scope-note")
         page.examples = gr.Examples(
             EXAMPLE_QUESTIONS, inputs=[page.question], label="Try asking", api_visibility="private"
@@ -219,7 +221,7 @@ def _source_panel(page: SimpleNamespace) -> None:
 
 def _wire_chat(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> None:
     """Asking (the box, the button, the examples), clearing, exporting and the scope's summary."""
-    scope_inputs = [page.pick_articles, page.pick_outlets, page.since, page.until]
+    scope_inputs = [page.pick_articles, page.pick_outlets, page.since, page.until, page.as_of]
     chat_io = {"inputs": [page.question, page.conversation, *scope_inputs],
                "outputs": [page.chatbot, page.conversation, page.question, page.question_note]}
     focus = {"fn": None, "js": scripts.FOCUS_QUESTION_JS}
@@ -233,8 +235,8 @@ def _wire_chat(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> Non
                 queue=False, **_PRIVATE)
     page.export_button.click(None, inputs=page.conversation, js=scripts.EXPORT_JS)
 
-    def scope_summary(articles, outlets, since, until):
-        label, note = handlers.scope_summary(articles, outlets, since, until)
+    def scope_summary(articles, outlets, since, until, as_of):
+        label, note = handlers.scope_summary(articles, outlets, since, until, as_of)
         return gr.Accordion(label=label), note
 
     gr.on([c.change for c in scope_inputs], scope_summary, inputs=scope_inputs,
