@@ -25,12 +25,11 @@ from qa.types import RetrievedPassage
 MONTHS = ("january february march april may june july august september october november december "
           "jan feb mar apr jun jul aug sep sept oct nov dec")
 WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"
-_DATE_WORDS = re.compile(r"\b(" + "|".join(MONTHS.split() + WEEKDAYS.split()) + r"|today|yesterday|tomorrow|"
-                         r"week|month|year|ago)\b", re.IGNORECASE)
 _NUMBER_WORDS = re.compile(r"\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                            r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
                            r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b",
                            re.IGNORECASE)
+_MONTH = re.compile(r"\b(" + "|".join(MONTHS.split()) + r")\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
 # a question that asks about a time of its own: the newest report is not what it asks for
 _NAMES_A_TIME = re.compile(r"\b(in|during|by|since|before|until|of)\s+(1[89]\d\d|2[01]\d\d)\b|"
@@ -69,16 +68,16 @@ def _number(text: str) -> str | None:
     return number + (" " + rest if rest else "")
 
 
-def _parse_date(text: str, base: date | None = None) -> datetime | None:
-    if not _DATE_WORDS.search(text):
+def _calendar_date(text: str, base: date | None = None) -> date | None:
+    """The day a text with a month name and a day number names (`dateutil.parser`, fuzzy: "22
+    November", "Nov. 22", "the 22nd of November"); its year is `base`'s when it gives none."""
+    if not (_MONTH.search(text) and re.search(r"\b\d{1,2}(st|nd|rd|th)?\b", text)):
         return None
-    import dateparser
+    from dateutil import parser
 
-    settings = {"PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False}
-    if base is not None:
-        settings["RELATIVE_BASE"] = datetime(base.year, base.month, base.day)
+    default = datetime(base.year, base.month, base.day) if base else datetime(2000, 1, 1)
     try:
-        return dateparser.parse(text, languages=["en"], settings=settings)
+        return parser.parse(text, default=default, fuzzy=True).date()
     except (ValueError, OverflowError):
         return None
 
@@ -87,11 +86,10 @@ def answer_key(text: str) -> str:
     """What an answer says, so that its forms compare equal: "date:MM-DD" (with "YYYY-" before it
     when the answer gives a year) for a calendar date, the number in digits for a number, else
     SQuAD's normalization."""
-    if re.search(r"\b(" + "|".join(MONTHS.split()) + r")\b", text, re.IGNORECASE):
-        parsed = _parse_date(text)
-        if parsed is not None:
-            year = _YEAR.search(text)
-            return "date:" + (f"{parsed.year:04d}-" if year else "") + f"{parsed.month:02d}-{parsed.day:02d}"
+    parsed = _calendar_date(text)
+    if parsed is not None:
+        year = _YEAR.search(text)
+        return "date:" + (f"{parsed.year:04d}-" if year else "") + f"{parsed.month:02d}-{parsed.day:02d}"
     number = _number(text)
     return number if number is not None else squad_normalize(text)
 
@@ -106,30 +104,52 @@ def same_answer(a: str, b: str) -> bool:
 
 
 def resolve_date(answer: str, published: str | None) -> str | None:
-    """The calendar date an answer names, read against its article's date ("Monday" in an article
-    of Wed 22 Nov 2017 is 2017-11-20; "November 22" takes the article's year); None when the
-    answer is no date or the article has none to read it against."""
+    """The calendar date an answer names, read against its article's date; None when the answer is
+    no date, or a relative one with no article date to read it against.
+
+    python-dateutil with news usage as rules (chosen over dateparser by measurement, see
+    benchmarks/date_resolution.py): "yesterday", "today", "tomorrow"; a weekday ("Monday", "on
+    Monday") is the latest such day up to the article's own, "last Monday" the one before the
+    article's day, "next Monday" the one after; "last week/month/year", "next ...", "N days ago";
+    a month and day without a year take the article's year, or the adjacent one when that lies
+    closer ("January 2" in an article of 30 December)."""
+    from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+
     base = _iso_day(published)
+    text = " ".join(answer.lower().split()).strip(" .,")
+    if base is not None:
+        fixed = {"yesterday": -1, "today": 0, "tomorrow": 1}
+        if text in fixed:
+            return (base + relativedelta(days=fixed[text])).isoformat()
+        m = re.fullmatch(r"(on |last |next |this )?(\w+day)( morning| afternoon| evening| night)?", text)
+        if m and m.group(2) in WEEKDAYS.split():
+            weekday = (MO, TU, WE, TH, FR, SA, SU)[WEEKDAYS.split().index(m.group(2))]
+            if m.group(1) == "next ":
+                return (base + relativedelta(days=1, weekday=weekday(+1))).isoformat()
+            if m.group(1) == "last ":
+                return (base + relativedelta(days=-1, weekday=weekday(-1))).isoformat()
+            return (base + relativedelta(weekday=weekday(-1))).isoformat()
+        m = re.fullmatch(r"(last|next|earlier this|this) (week|month|year)", text)
+        if m:
+            step = {"last": -1, "next": 1}.get(m.group(1), 0)
+            return (base + relativedelta(**{m.group(2) + "s": step})).isoformat()
+        m = re.fullmatch(r"(\d+) (day|week|month|year)s? ago", text)
+        if m:
+            return (base - relativedelta(**{m.group(2) + "s": int(m.group(1))})).isoformat()
     if base is None and not _YEAR.search(answer):
         return None
-    weekday = re.fullmatch(r"\s*(on\s+|last\s+)?(" + "|".join(WEEKDAYS.split()) + r")\s*", answer, re.IGNORECASE)
-    if weekday and base is not None:
-        # a bare weekday in news is the latest such day up to the article's own ("on Wednesday" in
-        # Wednesday's paper is that day); dateparser would go back a week
-        back = (base.weekday() - WEEKDAYS.split().index(weekday.group(2).lower())) % 7
-        if back == 0 and (weekday.group(1) or "").lower().startswith("last"):
-            back = 7
-        return date.fromordinal(base.toordinal() - back).isoformat()
-    parsed = _parse_date(answer, base)
+    parsed = _calendar_date(answer, base)
     if parsed is None:
         return None
-    if base is not None and not _YEAR.search(answer) and re.search(
-            r"\b(" + "|".join(MONTHS.split()) + r")\b", answer, re.IGNORECASE):
-        # a month and day without a year: the article's year, or the next one's early days when
-        # that lies closer (an article of 30 December writing "January 2")
-        candidates = [parsed.replace(year=base.year + d) for d in (-1, 0, 1)]
-        parsed = min(candidates, key=lambda d: abs((d.date() - base).days))
-    return parsed.date().isoformat()
+    if base is not None and not _YEAR.search(answer):
+        nearest = []
+        for year in (base.year - 1, base.year, base.year + 1):
+            try:
+                nearest.append(parsed.replace(year=year))
+            except ValueError:  # 29 February in a year without one
+                pass
+        parsed = min(nearest, key=lambda d: abs((d - base).days))
+    return parsed.isoformat()
 
 
 def _iso_day(published: str | None) -> date | None:
