@@ -71,7 +71,8 @@ class AnswerPolicy:
                 if confidence.is_close(probability) else None
             return AskResult.not_found(question, resolved, hits, query, candidate)
         readings_ = news.one_per_story(self.accepted(hits, readings))
-        chosen, replaced = news.choose(readings_, resolved)
+        chosen, replaced = news.choose(readings_, resolved,
+                                       lambda raw: confidence.label(confidence.probability(raw)) != "low")
         if replaced:  # newest wins: a newer article's answer, quoted from its own passage
             raw, hit = chosen.raw, chosen.hit
             span = Span(chosen.start - hit.start, chosen.end - hit.start, raw, 0.0)

@@ -8,7 +8,8 @@ or an identical passage text) count once, with every outlet listed.
 
 The rule for time ("newest wins"): when accepted answers conflict and their articles carry
 different dates, the answer of the newest article is the answer and the older ones are conflicts
-marked `older`, unless the question names a time of its own ("in 2016", "first", "originally",
+marked `older` (a newer answer needs a "medium" or "high" confidence of its own to replace
+the best one), unless the question names a time of its own ("in 2016", "first", "originally",
 "at the time", "before", "previously"), in which case the best-scoring answer stands. Articles
 without a date never replace a dated one, nor are they replaced.
 """
@@ -193,16 +194,20 @@ def one_per_story(readings: list[Reading]) -> list[Reading]:
     return out
 
 
-def choose(readings: list[Reading], question: str) -> tuple[Reading, bool]:
+def choose(readings: list[Reading], question: str, trusted=lambda raw: True) -> tuple[Reading, bool]:
     """The answer among one-per-story readings (best first) and whether newest-wins replaced the
-    best-scoring one."""
+    best-scoring one. Only a newer answer that is `trusted` on its own (its raw score earns a
+    "medium" or "high" label) may replace it: an accepted span from a newer article that answers
+    another question ("Alder bridge" for "Which river burst its banks?") must not."""
     best = readings[0]
     if names_a_time(question) or _iso_day(best.published) is None:
         return best, False
     best_key = answer_key(best.answer)
+    best_date = resolve_date(best.answer, best.published)
     newer = [r for r in readings if _iso_day(r.published) is not None
-             and _iso_day(r.published) > _iso_day(best.published)
-             and not same_answer(answer_key(r.answer), best_key)]
+             and _iso_day(r.published) > _iso_day(best.published) and trusted(r.raw)
+             and not same_answer(answer_key(r.answer), best_key)
+             and not (best_date is not None and resolve_date(r.answer, r.published) == best_date)]
     if not newer:
         return best, False
     newest_day = max(_iso_day(r.published) for r in newer)
@@ -219,11 +224,14 @@ def support_and_conflicts(chosen: Reading, readings: list[Reading], probability)
     calibrated score and whether their article is older than the answer's)."""
     key = answer_key(chosen.answer)
     day = _iso_day(chosen.published)
+    chosen_date = resolve_date(chosen.answer, chosen.published)
     support, conflicts = [], []
     for r in readings:
         if r is chosen:
             continue
-        if same_answer(answer_key(r.answer), key):
+        # the same answer, or the same day however each article wrote it ("Tuesday", "4 June")
+        if same_answer(answer_key(r.answer), key) or (
+                chosen_date is not None and resolve_date(r.answer, r.published) == chosen_date):
             support.append(entry(r))
         else:
             other = _iso_day(r.published)

@@ -171,3 +171,37 @@ def test_the_hand_labelled_date_expressions_resolve_as_measured():
               for base in ([__import__("datetime").date.fromisoformat(item["published"])] if item["published"] else WEEK)]
     right = sum(accepted(item["label"], base, shipped(item["expression"], base)) for item, base in trials)
     assert (right, len(trials)) == (351, 372)
+
+
+def test_the_evaluation_scores_support_conflicts_newest_wins_and_answer_dates(tmp_path):
+    """Through `python -m eval run`'s own pieces over a real index of fixture articles."""
+    from eval.gold_questions import load_gold
+    from eval.run_metrics import summarize_outcomes
+    from eval.runner import run_gold_set
+
+    gold = tmp_path / "news.jsonl"
+    gold.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "toll", "question": TOLL, "answers": ["340"],
+         "news": {"support": [], "conflicts": ["Quake report bbc1", "Quake report ap1"], "newest_wins": True}},
+        {"id": "first", "question": TOLL.replace("?", " at first?"), "answers": ["200"],
+         "news": {"support": ["Quake report ap1"], "conflicts": ["Quake report rt1", "Nowhere"]}},
+    ]) + "\n")
+    folder = tmp_path / "idx"
+    assistant = Assistant.build(ARTICLES, folder, Settings(index_dir=folder, top_k=4), embedder=HashEmbedder(),
+                                reader=ScriptedReader([("about 200", 4.5), ("two hundred", 4.0), ("200", 5.0),
+                                                       ("340", 3.0)]))
+    outcomes = run_gold_set(assistant, load_gold(gold), top_k=4, show_progress=False)
+    metrics = summarize_outcomes(outcomes)
+    assert metrics["support_given"] == 1 and metrics["support_precision"] == 100.0
+    assert metrics["conflicts_expected"] == 4 and metrics["conflict_recall"] == 75.0  # "Nowhere" is never given
+    assert metrics["newest_wins_count"] == 1 and metrics["newest_wins_accuracy"] == 100.0
+    assert outcomes[0].conflicts[0]["older"] is True and outcomes[0].expected_news["newest_wins"] is True
+
+
+def test_a_gold_files_news_expectations_are_checked(tmp_path):
+    from eval.gold_questions import BadGoldFileError, load_gold
+
+    gold = tmp_path / "bad.jsonl"
+    gold.write_text(json.dumps({"question": "Who?", "answers": ["x"], "news": {"agree": []}}) + "\n")
+    with pytest.raises(BadGoldFileError, match="'news' must be an object"):
+        load_gold(gold)
