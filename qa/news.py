@@ -17,10 +17,10 @@ without a date never replace a dated one, nor are they replaced.
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from qa.metrics import normalize_answer  # SQuAD's answer normalization
 from qa.types import RetrievedPassage
 
 MONTHS = ("january february march april may june july august september october november december "
@@ -44,13 +44,6 @@ def names_a_time(question: str) -> bool:
     return bool(_NAMES_A_TIME.search(question))
 
 
-def squad_normalize(text: str) -> str:
-    """SQuAD's answer normalization: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
 def _number(text: str) -> str | None:
     """A number however it is written ("5,000", "5000", "five thousand", "5 thousand"), as digits."""
     from text_to_num import alpha2digit
@@ -64,7 +57,7 @@ def _number(text: str) -> str | None:
         return None
     value = float(m.group(1)) * {None: 1, "thousand": 1e3, "million": 1e6, "billion": 1e9}[
         m.group(2).lower() if m.group(2) else None]
-    rest = squad_normalize(m.group(3))
+    rest = normalize_answer(m.group(3))
     number = f"{value:.0f}" if value == int(value) else f"{value:g}"
     return number + (" " + rest if rest else "")
 
@@ -92,7 +85,7 @@ def answer_key(text: str) -> str:
         year = _YEAR.search(text)
         return "date:" + (f"{parsed.year:04d}-" if year else "") + f"{parsed.month:02d}-{parsed.day:02d}"
     number = _number(text)
-    return number if number is not None else squad_normalize(text)
+    return number if number is not None else normalize_answer(text)
 
 
 def same_answer(a: str, b: str) -> bool:
