@@ -36,6 +36,9 @@ class GoldQuestion:
     context_end: int | None = None
     conversation_id: str | None = None  # set for turns of a multi-turn conversation
     turn: int = 0  # 0-based position in its conversation
+    # what a news answer should carry (`qa.news`): {"support": [titles], "conflicts": [titles],
+    # "newest_wins": bool, "answer_date": "YYYY-MM-DD"}; any key may be left out
+    news: dict | None = None
 
     @property
     def has_answer(self) -> bool:
@@ -158,6 +161,10 @@ def _parse_question(record, where: str, default_id: str, conversation_id=None, t
     if paragraph is not None and (not isinstance(paragraph, int) or paragraph < 0):
         raise BadGoldFileError(f"{where}: 'paragraph' must be a passage number (0-based)")
     article_id = record.get("article_id")
+    news = record.get("news")
+    if news is not None and not (isinstance(news, dict) and set(news) <= {"support", "conflicts", "newest_wins",
+                                                                          "answer_date"}):
+        raise BadGoldFileError(f"{where}: 'news' must be an object of support, conflicts, newest_wins, answer_date")
     return GoldQuestion(
         id=str(record.get("id") or default_id),
         question=question,
@@ -166,6 +173,7 @@ def _parse_question(record, where: str, default_id: str, conversation_id=None, t
         paragraph=paragraph,
         conversation_id=conversation_id,
         turn=turn,
+        news=news,
     )
 
 

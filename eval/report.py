@@ -24,6 +24,10 @@ HEADLINE = (
     ("recall@10", "recall@10", "{:.2f}"),
     ("mrr", "MRR (0-1)", "{:.3f}"),
     ("citation_accuracy", "citation accuracy", "{:.2f}"),
+    ("support_precision", "support precision", "{:.2f}"),
+    ("conflict_recall", "conflict recall", "{:.2f}"),
+    ("newest_wins_accuracy", "newest-wins accuracy", "{:.2f}"),
+    ("answer_date_accuracy", "answer_date accuracy", "{:.2f}"),
     ("latency_ms_p50", "latency p50 (ms)", "{:.1f}"),
     ("latency_ms_p95", "latency p95 (ms)", "{:.1f}"),
 )

@@ -52,7 +52,37 @@ def summarize_outcomes(outcomes: list[QuestionOutcome]) -> dict:
     metrics["latency_ms_p95"] = _percentile(latencies, 95)
     metrics["latency_ms_mean"] = float(latencies.mean()) if latencies.size else None
     metrics["reliability"] = reliability(outcomes)
+    metrics.update(news_metrics(outcomes))
     return metrics
+
+
+def news_metrics(outcomes: list[QuestionOutcome]) -> dict:
+    """For gold questions that say what a news answer should carry (`GoldQuestion.news`):
+
+    - support precision: of the support entries given, the share whose article the gold lists;
+    - conflict recall: of the conflicting articles the gold lists, the share given as conflicts;
+    - newest-wins accuracy: of the questions whose right answer is the newest article's, the share
+      answered right (F1 at least 0.5 against the gold answers, which are the newest's);
+    - answer_date accuracy: of the questions with a gold `answer_date`, the share given exactly it.
+    Percentages, with the count each rests on; nothing when no question says."""
+    judged = [o for o in outcomes if o.expected_news is not None]
+    if not judged:
+        return {}
+    given = [(s["title"], o.expected_news.get("support", [])) for o in judged for s in o.support]
+    expected = [(title, [c["title"] for c in o.conflicts]) for o in judged for title in o.expected_news.get("conflicts", [])]
+    newest = [o for o in judged if o.expected_news.get("newest_wins")]
+    dated = [o for o in judged if o.expected_news.get("answer_date")]
+    return {
+        "news_count": len(judged),
+        "support_given": len(given),
+        "support_precision": _percent(title in gold for title, gold in given),
+        "conflicts_expected": len(expected),
+        "conflict_recall": _percent(title in found for title, found in expected),
+        "newest_wins_count": len(newest),
+        "newest_wins_accuracy": _percent(is_right(o) for o in newest),
+        "answer_date_count": len(dated),
+        "answer_date_accuracy": _percent(o.answer_date == o.expected_news["answer_date"] for o in dated),
+    }
 
 
 def is_right(outcome: QuestionOutcome) -> bool:

@@ -10,6 +10,8 @@ What this leaves out: choosing the index, aggregating metrics, writing files.
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from dataclasses import dataclass
 
@@ -48,6 +50,11 @@ class QuestionOutcome:
     f1: float  # 0..1
     oracle: bool
     confidence: str | None = None  # the label shown with an answer ("high", "medium", "low")
+    # the answer read across articles, and what the gold file expects of it (`GoldQuestion.news`)
+    support: list[dict] = dataclasses.field(default_factory=list)
+    conflicts: list[dict] = dataclasses.field(default_factory=list)
+    answer_date: str | None = None
+    expected_news: dict | None = None
 
 
 def run_gold_set(
@@ -126,6 +133,11 @@ def _ask_one(assistant, gold: GoldQuestion, history, top_k, retrieval_depth, ora
         f1=best_over_golds(f1, prediction, golds),
         oracle=bool(oracle_passages),
         confidence=result.confidence if result.found else None,
+        support=[{k: s[k] for k in ("article_id", "title", "outlet", "published", "answer")} for s in result.support],
+        conflicts=[{k: c[k] for k in ("article_id", "title", "outlet", "published", "answer", "older")}
+                   for c in result.conflicts],
+        answer_date=result.answer_date,
+        expected_news=gold.news,
     )
 
 

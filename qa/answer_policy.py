@@ -5,6 +5,9 @@ passage's retrieval rank) → an answer when the raw score beats the no-answer t
 calibrated probability and its label (`qa.confidence`) and a citation that names the article's
 own paragraphs; otherwise "not found", with the closest span offered as an unconfirmed candidate
 when its probability came close. A span of markup or punctuation is never an answer.
+Across articles (`qa.news`): every accepted span is an answer some story gives; the others that
+agree are `support`, those that differ `conflicts`, and when they differ the newest article's
+answer is the answer unless the question names a time. A date answer gets `answer_date`.
 
 What this leaves out: retrieving and reading (`qa.assistant` composes them), fitting the
 calibration (`qa.reader.training.calibrate`) and choosing the threshold (the reader's training).
@@ -17,7 +20,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from index.metadata import outlet_of
 from index.split import paragraph_numbers, paragraph_spans
+from index.types import Article
+from qa import news
 from qa.confidence import Confidence, LogisticConfidence
 from qa.reader.decode import Span
 from qa.reader.markup import is_markup
@@ -29,15 +35,16 @@ PARAGRAPH_CACHE_ARTICLES = 256
 
 
 class AnswerPolicy:
-    """Turns readings into answers for one reader; `article_text(id)` gives an article's text
-    (None when it is gone), from which citations number its paragraphs."""
+    """Turns readings into answers for one reader; `article(id)` gives an article (None when it is
+    gone), from which citations number its paragraphs and name its outlet and date."""
 
-    def __init__(self, reader: Reader, article_text: Callable[[str], str | None],
+    def __init__(self, reader: Reader, article: Callable[[str], Article | None],
                  no_answer_threshold: float | None = None):
         self.reader = reader
-        self.article_text = article_text
+        self.article = article
         self._threshold = no_answer_threshold  # None: the one shipped with the reader
-        self._paragraphs: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()
+        # per article: its paragraphs' spans, its date and its outlet
+        self._paragraphs: OrderedDict[str, tuple[list[tuple[int, int]], str | None, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def no_answer_threshold(self) -> float:
@@ -63,25 +70,57 @@ class AnswerPolicy:
             candidate = Candidate(answer, probability, citation, hit.text, span.char_start, span.char_end) \
                 if confidence.is_close(probability) else None
             return AskResult.not_found(question, resolved, hits, query, candidate)
+        readings_ = news.one_per_story(self.accepted(hits, readings))
+        chosen, replaced = news.choose(readings_, resolved,
+                                       lambda raw: confidence.label(confidence.probability(raw)) != "low")
+        if replaced:  # newest wins: a newer article's answer, quoted from its own passage
+            raw, hit = chosen.raw, chosen.hit
+            span = Span(chosen.start - hit.start, chosen.end - hit.start, raw, 0.0)
+            probability = round(confidence.probability(raw), 4)
+            answer, citation = chosen.answer, self.citation(hit, span)
+        support, conflicts = news.support_and_conflicts(chosen, readings_, confidence.probability)
         return AskResult(question, True, answer, probability, citation, hit.text, hits, resolved,
-                         span.char_start, span.char_end, query, confidence=confidence.label(probability))
+                         span.char_start, span.char_end, query, confidence=confidence.label(probability),
+                         support=support, conflicts=conflicts,
+                         answer_date=news.resolve_date(answer, citation.published))
+
+    def accepted(self, hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading]) -> list[news.Reading]:
+        """Every span the reader accepts (raw score above the threshold), best first."""
+        threshold = self.no_answer_threshold()
+        out = []
+        for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
+            span = reading.span
+            if span is None or span.char_end <= span.char_start or is_markup(hit.text, span.char_start, span.char_end):
+                continue
+            raw = passage_answer_score(span.margin, rank)
+            if raw <= threshold:
+                continue
+            _, published, outlet = self._article_facts(hit.article_id)
+            copies = tuple(outlet_of(s) or s for s in hit.copies)
+            out.append(news.Reading(raw, hit, hit.text[span.char_start:span.char_end], hit.start + span.char_start,
+                                    hit.start + span.char_end, published, outlet,
+                                    tuple(dict.fromkeys((outlet,) + copies))))
+        return sorted(out, key=lambda r: -r.raw)
 
     def citation(self, hit: RetrievedPassage, span: Span) -> Citation:
         start, end = hit.start + span.char_start, hit.start + span.char_end
+        spans, published, outlet = self._article_facts(hit.article_id)
         return Citation(hit.article_id, hit.title, hit.paragraph, start, end, hit.source,
-                        paragraph_numbers(self._paragraph_spans(hit.article_id), start, end))
+                        paragraph_numbers(spans, start, end), published, outlet)
 
-    def _paragraph_spans(self, article_id: str) -> list[tuple[int, int]]:
-        """The article's own paragraphs (blank-line separated), as a reader of it counts them."""
-        spans = self._paragraphs.get(article_id)
-        if spans is None:
-            text = self.article_text(article_id)
-            spans = paragraph_spans(text) if text is not None else []
+    def _article_facts(self, article_id: str) -> tuple[list[tuple[int, int]], str | None, str]:
+        """The article's own paragraphs (blank-line separated), as a reader of it counts them, its
+        date and its outlet (the site's own name, else its host)."""
+        facts = self._paragraphs.get(article_id)
+        if facts is None:
+            article = self.article(article_id)
+            facts = ([], None, "") if article is None else (
+                paragraph_spans(article.text), article.published, article.site_name or outlet_of(article.source))
             with self._lock:
-                self._paragraphs[article_id] = spans
+                self._paragraphs[article_id] = facts
                 while len(self._paragraphs) > PARAGRAPH_CACHE_ARTICLES:
                     self._paragraphs.popitem(last=False)
-        return spans
+        return facts
 
 
 def best_answer(hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading]

@@ -55,7 +55,7 @@ class Assistant:
         # the reader first: a named reader whose weights are absent fails before an index is opened or built
         self.reader = reader if reader is not None else make_reader(settings)
         self.collection = collection if collection is not None else Collection(settings, embedder)
-        self.policy = AnswerPolicy(self.reader, self._article_text, settings.no_answer_threshold)
+        self.policy = AnswerPolicy(self.reader, self._article, settings.no_answer_threshold)
 
     @property
     def embedder(self) -> Embedder:
@@ -152,19 +152,21 @@ class Assistant:
 
     # ---- answering ----------------------------------------------------------------------------
     def ask(self, question: str, history: History = None, *, top_k: int | None = None,
-            scope: Scope | None = None) -> AskResult:
+            scope: Scope | None = None, as_of: str | None = None) -> AskResult:
         """Answer from the indexed articles, or return found=False when they do not say.
 
         `scope` (`Scope.parse(articles=, outlets=, since=, until=)`) limits the search to part of
-        the collection; None searches all of it."""
-        return self.ask_many([(question, history)], top_k=top_k, scope=scope)[0]
+        the collection; None searches all of it. `as_of` (an ISO date) answers as the collection
+        stood that day: only articles published on or before it count."""
+        return self.ask_many([(question, history)], top_k=top_k, scope=scope, as_of=as_of)[0]
 
     def ask_many(self, questions: Sequence[tuple[str, History]], *, top_k: int | None = None,
-                 scope: Scope | None = None) -> list[AskResult]:
+                 scope: Scope | None = None, as_of: str | None = None) -> list[AskResult]:
         """Answer several (question, history) pairs at once, all within one scope: the same results
         as `ask` on each, with the reader reading all their passages in shared forward passes (a
         server batches questions that arrive together this way). A bad question raises, as `ask` would."""
         k = self._top_k(top_k)
+        scope = Scope.as_of(scope, as_of)
         asked = []
         for question, history in questions:
             question = self.check_question(question)
@@ -189,9 +191,8 @@ class Assistant:
         texts = (a.text for a in self.store.articles(list(dict.fromkeys(h.article_id for h in hits))))
         return name_as_written(name, texts)
 
-    def _article_text(self, article_id: str) -> str | None:
-        article = self.collection.article(article_id)
-        return None if article is None else article.text
+    def _article(self, article_id: str) -> Article | None:
+        return self.collection.article(article_id)
 
     def read(self, question: str, passages: Sequence[Passage]) -> AskResult:
         """Read exactly these passages, no retrieval (the evaluation's oracle mode)."""

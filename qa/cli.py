@@ -210,6 +210,9 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
         until: Annotated[Optional[str], typer.Option(
             "--until", metavar="YYYY-MM-DD", help="search only articles published on or before this day",
             show_default=False)] = None,
+        as_of: Annotated[Optional[str], typer.Option(
+            "--as-of", metavar="YYYY-MM-DD", help="answer as the collection stood that day (articles published "
+                                                  "on or before it)", show_default=False)] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print the full result as JSON")] = False,
         reader: ReaderOption = None):
     """Answer a question from the indexed articles, quoting them (or say they do not answer it)."""
@@ -219,8 +222,9 @@ def ask(question: Annotated[str, typer.Argument(help="the question, in quotes")]
 
     def action():
         scope = Scope.parse(article or None, outlet or None, since, until)  # a bad scope fails before any model loads
+        Scope.as_of(scope, as_of)
         assistant = Assistant.load(index, _settings(index, reader))
-        result = assistant.ask(question, top_k=top_k, scope=scope)
+        result = assistant.ask(question, top_k=top_k, scope=scope, as_of=as_of)
         typer.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=2) if as_json
                    else result_to_text(result))
     _run(action)

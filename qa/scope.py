@@ -59,6 +59,17 @@ class Scope:
             raise BadQuestionError(f"a scope must be a qa.Scope, not {type(scope).__name__}")
         return cls.parse(scope.articles, scope.outlets, scope.since, scope.until)
 
+    @classmethod
+    def as_of(cls, scope: "Scope | None", day) -> "Scope | None":
+        """The scope as the collection stood on `day` (ISO date; None: today): only articles
+        published on or before it, and so, like `until`, none without a date."""
+        if day is None or day == "":
+            return scope
+        day = _day(day, "as_of")
+        scope = cls.check(scope) or cls()
+        until = day if scope.until is None else min(scope.until, day)
+        return cls.parse(scope.articles, scope.outlets, scope.since, until)
+
     @property
     def is_everything(self) -> bool:
         return self.articles is None and self.outlets is None and self.since is None and self.until is None

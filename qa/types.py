@@ -33,6 +33,8 @@ class Citation:
     # 1-based numbers of the article's own paragraphs (blank-line separated blocks of
     # Article.text) that the quote lies in, as a reader of the article counts them
     paragraphs: tuple[int, ...] = ()
+    published: str | None = None  # the article's date (ISO 8601), None when it does not say
+    outlet: str = ""  # who published it: the site's own name, else its host ("" for a file or pasted text)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,13 @@ class AskResult:
     # when the question cannot be read without an earlier turn that is not there ("When?" as a
     # first question): what to ask the user back; found is False and nothing was retrieved
     clarification: str | None = None
+    # when found: the other stories that give the same answer, and accepted answers of other
+    # stories that differ (`qa.news`); each a dict of article_id, title, outlet, published, answer,
+    # start, end and outlets (its copies' too), a conflict also with its score and "older"
+    support: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    # when the answer is a date ("Monday", "November 22"): that date read against its article's (ISO)
+    answer_date: str | None = None
 
     @classmethod
     def not_found(cls, question: str, resolved_question: str, passages: list[RetrievedPassage],

@@ -192,3 +192,18 @@ def test_bad_article_files(env, tmp_path):
     assert proc.stderr.count("warning: skipped") == 3 and "not UTF-8" in proc.stderr and "binary" in proc.stderr
     assert_one_line_error(qa(env, "index", "add", tmp_path / "nope.txt", "--index", tmp_path / "idx", check=False),
                           "no such file")
+
+
+def test_ask_names_who_and_when_and_answers_as_of_a_day(env, built_index):
+    result = json.loads(qa(env, "ask", "Where will the UN talks resume?", "--index", built_index, "--json").stdout)
+    assert {"support", "conflicts", "answer_date"} <= set(result)
+    if result["found"]:
+        assert {"outlet", "published"} <= set(result["citation"])
+        out = qa(env, "ask", "Where will the UN talks resume?", "--index", built_index).stdout
+        assert ("date unknown" if result["citation"]["published"] is None else "\u00b7") in out
+    # before any article here was published: nothing counts
+    early = json.loads(qa(env, "ask", "Where will the UN talks resume?", "--index", built_index, "--json",
+                          "--as-of", "1990-01-01").stdout)
+    assert early["found"] is False and early["passages"] == []
+    assert_one_line_error(qa(env, "ask", "Who won?", "--index", built_index, "--as-of", "last week", check=False),
+                          "as_of must be a date written YYYY-MM-DD")

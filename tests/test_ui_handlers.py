@@ -265,3 +265,20 @@ def test_two_uploads_with_the_same_name_are_two_articles(tmp_path, uploads):
     handlers.add_files([str(uploads("article.txt", f"Testville news\n\n{HOSTILE_TEXT}"))])
     titles = [a["title"] for a in handlers.article_list() if a["source"] == "article.txt"]
     assert len(titles) == 2 and NEW_ARTICLE_TITLE in titles
+
+
+def test_as_of_limits_the_api_and_the_page_to_articles_published_by_then(handlers):
+    assert handlers.ask("Where will the UN talks resume?")["found"]
+    # the bundled article states no date: as of any day, it is not yet in the collection
+    early = handlers.ask("Where will the UN talks resume?", as_of="2030-01-01")
+    assert early["found"] is False and early["passages"] == []
+    assert handlers.chat("Where will the UN talks resume?", [], as_of="2030-01-01")["passages"] == []
+    label, _ = handlers.scope_summary(None, None, None, None, "2030-01-01")
+    assert label == "Search in: until 2030-01-01"
+    label, note = handlers.scope_summary(None, None, None, "2017-11-01", "2030-01-01")
+    assert label == "Search in: until 2017-11-01"
+    *_, (messages, kept, box, note) = handlers.respond("Where will the UN talks resume?", [], None, None, None,
+                                                      None, "2030-01-01")
+    assert "until 2030-01-01" in last_text(messages) and kept[-1]["answer"] is None
+    with pytest.raises(Exception, match="as_of must be a date"):
+        handlers.ask("Where will the UN talks resume?", as_of="next week")

@@ -3,6 +3,7 @@ passages read, the article panel and list, the copy and Markdown forms, and esca
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -153,10 +154,10 @@ def test_copy_text_is_the_answer_quote_and_citation():
     result = AskResult(**{**found().__dict__, "citation": Citation("a1", "Sochi <talks>", 3, 1, 2,
                                                                   "https://example.org/sochi", (4,))})
     assert render.copy_text(result) == ("November 22\n\n“" + CONTEXT + "”\n"
-                                        "— Sochi <talks>, ¶ 4 (https://example.org/sochi)")
+                                        "— Sochi <talks> (date unknown), ¶ 4 (https://example.org/sochi)")
     out = render.answer_html(result)
     assert 'class="nqa-copy" value="November 22\n\n“The meeting' in out
-    assert "— Sochi &lt;talks&gt;, ¶ 4 (https://example.org/sochi)" in out
+    assert "— Sochi &lt;talks&gt; (date unknown), ¶ 4 (https://example.org/sochi)" in out
     assert render.copy_text(candidate_result()).startswith("The articles don't state this clearly.\n"
                                                            "Possible answer (unconfirmed): 6.1 million")
     assert render.copy_text(AskResult("q", False, None, None, None, None, [], "q")) == render.NOT_FOUND_HEADLINE
@@ -224,3 +225,23 @@ def test_status_and_error_messages_are_escaped():
     assert "&lt;x&gt;" in panels.status_html([("error", "<x>")])
     assert panels.status_html([]) == ""
     assert "&lt;script&gt;" in render.error_html("<script>")
+
+
+def test_an_answer_card_says_who_agrees_and_who_says_otherwise():
+    base = found()
+    story = {"article_id": "a2", "title": "Toll <rises>", "outlet": "Reuters", "published": "2017-11-19",
+             "answer": "two hundred", "start": 5, "end": 16, "outlets": ["Reuters", "wire.example"]}
+    conflict = {**story, "article_id": "a3", "title": "Earlier", "outlet": "BBC News", "answer": "150",
+                "score": 0.8, "older": True}
+    result = AskResult(**{**base.__dict__, "citation": Citation("a1", "Sochi talks", 3, 100, 111, "", (4,),
+                                                                "2017-11-21", "TASS"),
+                          "support": [story], "conflicts": [conflict], "answer_date": "2017-11-22"})
+    out = render.answer_html(result)
+    assert "TASS · 21 Nov 2017" in out and "November 22" in out
+    assert "<summary>2 articles from 3 outlets agree</summary>" in out
+    assert "Reuters, wire.example · 19 Nov 2017" in out and "Toll &lt;rises&gt;" in out
+    assert "But BBC News (19 Nov 2017) says “<strong>150</strong>” <span class=\"nqa-older\">(earlier reporting)" in out
+    targets = [json.loads(html.unescape(v)) for v in re.findall(r'value="([^"]*article[^"]*)"', out)]
+    assert {"article": "a3", "start": 5, "end": 16, "quote": True} in targets
+    monday = AskResult(**{**result.__dict__, "answer": "Monday", "answer_date": "2017-11-20"})
+    assert "Monday (20 Nov 2017)" in render.answer_html(monday)

@@ -31,7 +31,7 @@ SINGLE_QUESTIONS = {
 }
 DOCUMENTED_ENDPOINTS = {"/ask", "/chat", "/articles", "/article", "/add_files", "/add_text", "/add_links",
                         "/delete_article", "/job"}
-SCOPE_PARAMETERS = ["articles", "outlets", "since", "until"]
+SCOPE_PARAMETERS = ["articles", "outlets", "since", "until", "as_of"]
 FERRY_TEXT = ("Lakeside Ferry To Run Every Hour\n\n"
               "The Lakeside ferry will run every hour from May 1, the harbour office said on Friday.\n")
 CONVERSATIONS = [
@@ -221,6 +221,11 @@ def test_ask_and_chat_search_only_the_given_scope(scripted_url):
     assert api.predict(question, [ids[NEW_ARTICLE_TITLE]], api_name="/ask")["found"] is False
     assert api.predict(question, outlets=[BRIDGE_OUTLET], api_name="/ask")["found"] is False
     assert api.predict(NEW_ARTICLE_QUESTION, since="2026-01-01", until="2026-12-31", api_name="/ask")["answer"] == "March 3"
+    # as of a day before the dated article was published it is not yet there; as of a later day it is
+    assert api.predict(NEW_ARTICLE_QUESTION, as_of="2025-12-31", api_name="/ask")["found"] is False
+    dated = api.predict(NEW_ARTICLE_QUESTION, as_of="2026-12-31", api_name="/ask")
+    assert dated["answer"] == "March 3" and dated["citation"]["published"] is not None
+    assert api.predict(question, as_of="2026-12-31", api_name="/chat")["found"] is False  # undated: left out
     history = [{"question": question, "answer": "Geneva"}]
     assert api.predict("When?", history, since="2026-01-01", api_name="/chat")["found"] is False
     assert api.predict("When?", history, api_name="/chat")["answer"] == "November 28"

@@ -184,6 +184,8 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
             with gr.Row():
                 page.since = gr.DateTime(label="From", include_time=False, type="string", elem_id="nqa-since")
                 page.until = gr.DateTime(label="To", include_time=False, type="string", elem_id="nqa-until")
+                page.as_of = gr.DateTime(label="As of", include_time=False, type="string", elem_id="nqa-as-of",
+                                         info="answer as the articles stood that day")
             page.scope_note = gr.HTML(handlers.scope_summary()[1], elem_id="nqa-scope-note")
         page.examples = gr.Examples(
             EXAMPLE_QUESTIONS, inputs=[page.question], label="Try asking", api_visibility="private"
@@ -246,19 +248,19 @@ def _source_panel(page: SimpleNamespace) -> None:
 
 def _wire_chat(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> None:
     """Asking (the box, the button, the examples), clearing, exporting and the scope's summary."""
-    scope_inputs = [page.pick_articles, page.pick_outlets, page.since, page.until]
+    scope_inputs = [page.pick_articles, page.pick_outlets, page.since, page.until, page.as_of]
     chat_io = {"inputs": [page.question, page.conversation, *scope_inputs],
                "outputs": [page.chatbot, page.conversation, page.question, page.question_note]}
     focus = {"fn": None, "js": scripts.FOCUS_QUESTION_JS}
     access = page.access
 
-    def respond(question, conversation, articles, outlets, since, until, request: gr.Request):
+    def respond(question, conversation, articles, outlets, since, until, as_of, request: gr.Request):
         access.check_reader(request)
         wait = access.question_wait_s(request) if (question or "").strip() else 0
         if wait:
             yield from handlers.refuse(question, conversation, slow_down(wait))
             return
-        yield from handlers.respond(question, conversation, articles, outlets, since, until)
+        yield from handlers.respond(question, conversation, articles, outlets, since, until, as_of)
 
     for trigger in (page.question.submit, page.ask_button.click):
         trigger(respond, **chat_io, **_PRIVATE, **_ANSWER).then(**focus)
@@ -270,8 +272,8 @@ def _wire_chat(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> Non
                 queue=False, **_PRIVATE)
     page.export_button.click(None, inputs=page.conversation, js=scripts.EXPORT_JS)
 
-    def scope_summary(articles, outlets, since, until):
-        label, note = handlers.scope_summary(articles, outlets, since, until)
+    def scope_summary(articles, outlets, since, until, as_of):
+        label, note = handlers.scope_summary(articles, outlets, since, until, as_of)
         return gr.Accordion(label=label), note
 
     gr.on([c.change for c in scope_inputs], scope_summary, inputs=scope_inputs,
@@ -419,15 +421,16 @@ def _api_endpoints(handlers: Handlers, access: Access, write_gate: threading.Loc
     check the caller's role; a read-only server has none)."""
 
     def ask(question: str, articles: list[str] | None = None, outlets: list[str] | None = None,
-            since: str | None = None, until: str | None = None, request: gr.Request = None) -> dict:
+            since: str | None = None, until: str | None = None, as_of: str | None = None,
+            request: gr.Request = None) -> dict:
         access.check_question(request)
-        return handlers.ask(question, articles, outlets, since, until)
+        return handlers.ask(question, articles, outlets, since, until, as_of)
 
     def chat(question: str, history: list[dict] | None = None, articles: list[str] | None = None,
              outlets: list[str] | None = None, since: str | None = None, until: str | None = None,
-             request: gr.Request = None) -> dict:
+             as_of: str | None = None, request: gr.Request = None) -> dict:
         access.check_question(request)
-        return handlers.chat(question, history, articles, outlets, since, until)
+        return handlers.chat(question, history, articles, outlets, since, until, as_of)
 
     def delete_article(article_id: str, request: gr.Request = None) -> dict:
         with acting_as(access.check_write(request, "delete articles")), write_gate:

@@ -135,7 +135,7 @@ class Handlers(UploadHandlers):
     # --- chat in the browser -------------------------------------------------------------
 
     def respond(self, question: str, conversation: list[dict], articles: Any = None, outlets: Any = None,
-                since: Any = None, until: Any = None) -> Iterator[tuple]:
+                since: Any = None, until: Any = None, as_of: Any = None) -> Iterator[tuple]:
         """Show the question at once, then replace the placeholder with the reply.
 
         Yields (chat messages, kept conversation, question box value, note beside the box). A
@@ -148,7 +148,7 @@ class Handlers(UploadHandlers):
             yield messages, conversation, "", self.question_note(EMPTY_QUESTION)
             return
         try:
-            scope = scope_from_inputs(articles, outlets, since, until)
+            scope = scope_from_inputs(articles, outlets, since, until, as_of)
             self.assistant.check_question(question)
         except (QAError, UserInputError) as e:
             yield messages, conversation, question, self.question_note(_sentence(str(e)))
@@ -224,10 +224,10 @@ class Handlers(UploadHandlers):
         return panels.status_html(lines), self.articles_html()
 
     def scope_summary(self, articles: Any = None, outlets: Any = None, since: Any = None,
-                      until: Any = None) -> tuple[str, str]:
+                      until: Any = None, as_of: Any = None) -> tuple[str, str]:
         """(label of the scope controls, note under them): what the next question will search."""
         try:
-            note = scope_note(scope_from_inputs(articles, outlets, since, until))
+            note = scope_note(scope_from_inputs(articles, outlets, since, until, as_of))
         except QAError as e:
             return "Search in: ⚠ check the dates", panels.question_note_html(None, _sentence(str(e)))
         if not note:
@@ -246,24 +246,25 @@ class Handlers(UploadHandlers):
     # --- programmatic endpoints ----------------------------------------------------------
 
     def ask(self, question: str, articles: list[str] | None = None, outlets: list[str] | None = None,
-            since: str | None = None, until: str | None = None) -> dict:
+            since: str | None = None, until: str | None = None, as_of: str | None = None) -> dict:
         """Answer one question; returns the same JSON object as `qa ask --json`.
 
         Optional: search only these article ids, these outlets, or articles dated from `since`
-        to `until` (YYYY-MM-DD, inclusive).
+        to `until` (YYYY-MM-DD, inclusive); `as_of` answers as the collection stood that day.
         """
-        scope = scope_from_inputs(articles, outlets, since, until)
+        scope = scope_from_inputs(articles, outlets, since, until, as_of)
         return public_result(self.assistant.ask(question, scope=scope))
 
     def chat(self, question: str, history: list[dict] | None = None, articles: list[str] | None = None,
-             outlets: list[str] | None = None, since: str | None = None, until: str | None = None) -> dict:
+             outlets: list[str] | None = None, since: str | None = None, until: str | None = None,
+             as_of: str | None = None) -> dict:
         """Answer a question in a conversation.
 
         `history` lists the earlier turns, oldest first, as {"question": ..., "answer": ...}
         (answer null when nothing was found); append each reply's question and answer to it.
-        The scope parameters are those of /ask.
+        The scope parameters (and `as_of`) are those of /ask.
         """
-        scope = scope_from_inputs(articles, outlets, since, until)
+        scope = scope_from_inputs(articles, outlets, since, until, as_of)
         return public_result(self.assistant.ask(question, history=history_from_json(history), scope=scope))
 
     def article_list(self) -> list[dict]:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from qa.formats import paragraph_label
+from qa.formats import agreement_label, answer_with_date, byline, day_label, paragraph_label
 from qa.types import AskResult, Candidate, Citation, RetrievedPassage
 
 NOT_FOUND_HEADLINE = "I couldn't find that in the articles."
@@ -170,7 +170,43 @@ def _citation_html(citation: Citation) -> str:
                        start=citation.start, end=citation.end, quote=True,
                        title=f"Open the article at {label}", css="nqa-cite-button")
     link = link_html(citation.source)
-    return f'<div class="nqa-citation">— {cite}{" · " + link if link else ""}</div>'
+    who = f'<span class="nqa-byline">{html.escape(byline(citation.outlet, citation.published))}</span>'
+    return f'<div class="nqa-citation">— {cite} · {who}{" · " + link if link else ""}</div>'
+
+
+def _story_button(story: dict, inner_html: str) -> str:
+    """Opens another story's article at the words it gives (support or conflict)."""
+    return open_button(story["article_id"], inner_html, start=story["start"], end=story["end"], quote=True,
+                       title="Open the article at this quote", css="nqa-cite-button")
+
+
+def agreement_html(result: AskResult) -> str:
+    """ "3 articles from 2 outlets agree", expanding to each story with its outlets and date."""
+    if not result.support:
+        return ""
+    items = "".join(_support_item(s) for s in result.support)
+    return (f'<details class="nqa-support"><summary>{html.escape(agreement_label(result))}</summary>'
+            f'<ul class="nqa-support-list">{items}</ul></details>')
+
+
+def _support_item(story: dict) -> str:
+    cite = _story_button(story, f"<cite>{html.escape(story['title'])}</cite>")
+    who = byline(", ".join(story.get("outlets") or [story["outlet"]]), story["published"])
+    return (f'<li class="nqa-support-item">{cite} · <span class="nqa-byline">{html.escape(who)}</span>: '
+            f'“{escape_text(story["answer"])}”</li>')
+
+
+def conflicts_html(result: AskResult) -> str:
+    """Each other story that answers otherwise: "But Outlet (date) says …", with its own citation."""
+    parts = []
+    for c in result.conflicts:
+        who = c["outlet"] or c["title"]
+        earlier = ' <span class="nqa-older">(earlier reporting)</span>' if c.get("older") else ""
+        cite = _story_button(c, f"<cite>{html.escape(c['title'])}</cite>")
+        parts.append(f'<div class="nqa-conflict{" nqa-conflict-older" if c.get("older") else ""}">But '
+                     f'{html.escape(who)} ({html.escape(day_label(c["published"]))}) says '
+                     f'“<strong>{escape_text(c["answer"])}</strong>”{earlier} — {cite}</div>')
+    return "".join(parts)
 
 
 def _copy_button(text: str) -> str:
@@ -188,7 +224,7 @@ def answer_html(result: AskResult, scope_note: str = "") -> str:
     parts = [
         '<div class="nqa-message nqa-found">',
         _resolved_note(result),
-        f'<div class="nqa-answer">{escape_text(result.answer)}</div>',
+        f'<div class="nqa-answer">{escape_text(answer_with_date(result))}</div>',
     ]
     if result.score is not None and result.confidence is not None:
         # the label is the assistant's (`qa.confidence`): it is never guessed here from the score
@@ -201,6 +237,8 @@ def answer_html(result: AskResult, scope_note: str = "") -> str:
         quote = highlight_span(result.context, result.context_start, result.context_end)
         parts.append(f'<blockquote class="nqa-quote">{quote}</blockquote>')
     parts.append(_citation_html(citation))
+    parts.append(agreement_html(result))
+    parts.append(conflicts_html(result))
     parts.append(_scope_html(scope_note))
     parts.append(passages_read_html(result, citation, open_=False))
     parts.append(f'<div class="nqa-actions">{_copy_button(copy_text(result))}</div>')
@@ -265,7 +303,7 @@ def question_html(question: str) -> str:
 # --- a reply as plain text -------------------------------------------------------------------
 
 def _citation_text(citation: Citation) -> str:
-    where = f"{citation.title}, {paragraph_label(citation)}"
+    where = f"{citation.title} ({byline(citation.outlet, citation.published)}), {paragraph_label(citation)}"
     url = safe_link(citation.source) if citation.source else None
     return f"— {where}" + (f" ({url})" if url else "")
 
@@ -275,7 +313,7 @@ def copy_text(result: AskResult) -> str:
     if result.clarification:
         return result.clarification
     if result.found and result.answer is not None and result.citation is not None:
-        lines = [result.answer]
+        lines = [answer_with_date(result)]
         if result.context:
             lines += ["", f"“{result.context.strip()}”"]
         lines.append(_citation_text(result.citation))

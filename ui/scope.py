@@ -22,12 +22,13 @@ def _unset(value: Any) -> bool:
 
 
 def scope_from_inputs(articles: Any = None, outlets: Any = None, since: Any = None,
-                      until: Any = None) -> Scope | None:
+                      until: Any = None, as_of: Any = None) -> Scope | None:
     """The Scope the page's controls or the API's parameters name, None for the whole collection.
+    `as_of` (a day) answers as the collection stood then: articles published on or before it.
 
     Raises `BadQuestionError` (a `QAError`) with the reason when a value cannot be a scope."""
     values = [None if _unset(v) else v for v in (articles, outlets, since, until)]
-    return Scope.parse(*values)
+    return Scope.as_of(Scope.parse(*values), None if _unset(as_of) else as_of)
 
 
 def scope_note(scope: Scope | None) -> str:

@@ -55,6 +55,10 @@ button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
 .nqa-sources summary, .nqa-scores summary { cursor: pointer; font-size: 0.9rem; font-weight: 600; }
 .nqa-scores summary { font-weight: 500; opacity: 0.8; }
 .nqa-passages { margin: 0.4rem 0 0 1.1rem; padding: 0; }
+.nqa-support-list { margin: 0.3rem 0 0.3rem 1.2rem; padding: 0; }
+.nqa-byline { opacity: 0.8; }
+.nqa-conflict { margin-top: 0.35rem; }
+.nqa-older { opacity: 0.75; font-style: italic; }
 .nqa-passage { margin-bottom: 0.5rem; }
 .nqa-passage-head { font-size: 0.85rem; }
 .nqa-passage-text { font-size: 0.9rem; line-height: 1.45; }

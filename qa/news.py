@@ -1,0 +1,233 @@
+"""Reading an answer across articles: who else says it, who says otherwise, and which is newest.
+
+The reader reads the top passages and proposes one span in each. Every span it *accepts* (raw
+score above the no-answer threshold) is an answer some article gives. Those answers are grouped
+by what they say (`answer_key`: SQuAD's normalization, plus numbers and dates in their common
+forms), one vote per story: copies of one article (linked at ingestion, `RetrievedPassage.copies`,
+or an identical passage text) count once, with every outlet listed.
+
+The rule for time ("newest wins"): when accepted answers conflict and their articles carry
+different dates, the answer of the newest article is the answer and the older ones are conflicts
+marked `older` (a newer answer needs a "medium" or "high" confidence of its own to replace
+the best one), unless the question names a time of its own ("in 2016", "first", "originally",
+"at the time", "before", "previously"), in which case the best-scoring answer stands. Articles
+without a date never replace a dated one, nor are they replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from qa.metrics import normalize_answer  # SQuAD's answer normalization
+from qa.types import RetrievedPassage
+
+MONTHS = ("january february march april may june july august september october november december "
+          "jan feb mar apr jun jul aug sep sept oct nov dec")
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday"
+_NUMBER_WORDS = re.compile(r"\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                           r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
+                           r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b",
+                           re.IGNORECASE)
+_MONTH = re.compile(r"\b(" + "|".join(MONTHS.split()) + r")\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
+# a question that asks about a time of its own: the newest report is not what it asks for
+_NAMES_A_TIME = re.compile(r"\b(in|during|by|since|before|until|of)\s+(1[89]\d\d|2[01]\d\d)\b|"
+                           r"\b(first|firstly|originally|initially|at the time|at first|earlier|"
+                           r"previously|formerly|used to|at that time|back then)\b", re.IGNORECASE)
+
+
+def names_a_time(question: str) -> bool:
+    """Does the question ask about a time of its own ("in 2016", "first", "originally", "at the
+    time")? Then the newest article does not replace the best answer."""
+    return bool(_NAMES_A_TIME.search(question))
+
+
+def _number(text: str) -> str | None:
+    """A number however it is written ("5,000", "5000", "five thousand", "5 thousand"), as digits."""
+    from text_to_num import alpha2digit
+
+    spelled = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    if not re.match(r"\s*\d", spelled) and _NUMBER_WORDS.search(spelled):
+        spelled = alpha2digit(spelled, "en")
+    m = re.fullmatch(r"\s*(?:about|some|around|at least|more than|over|nearly|almost)?\s*"
+                     r"(\d+(?:\.\d+)?)\s*(thousand|million|billion)?\s*(.*?)\s*", spelled, re.IGNORECASE)
+    if not m:
+        return None
+    value = float(m.group(1)) * {None: 1, "thousand": 1e3, "million": 1e6, "billion": 1e9}[
+        m.group(2).lower() if m.group(2) else None]
+    rest = normalize_answer(m.group(3))
+    number = f"{value:.0f}" if value == int(value) else f"{value:g}"
+    return number + (" " + rest if rest else "")
+
+
+def _calendar_date(text: str, base: date | None = None) -> date | None:
+    """The day a text with a month name and a day number names (`dateutil.parser`, fuzzy: "22
+    November", "Nov. 22", "the 22nd of November"); its year is `base`'s when it gives none."""
+    if not (_MONTH.search(text) and re.search(r"\b\d{1,2}(st|nd|rd|th)?\b", text)):
+        return None
+    from dateutil import parser
+
+    default = datetime(base.year, base.month, base.day) if base else datetime(2000, 1, 1)
+    try:
+        return parser.parse(text, default=default, fuzzy=True).date()
+    except (ValueError, OverflowError):
+        return None
+
+
+def answer_key(text: str) -> str:
+    """What an answer says, so that its forms compare equal: "date:MM-DD" (with "YYYY-" before it
+    when the answer gives a year) for a calendar date, the number in digits for a number, else
+    SQuAD's normalization."""
+    parsed = _calendar_date(text)
+    if parsed is not None:
+        year = _YEAR.search(text)
+        return "date:" + (f"{parsed.year:04d}-" if year else "") + f"{parsed.month:02d}-{parsed.day:02d}"
+    number = _number(text)
+    return number if number is not None else normalize_answer(text)
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Do two keys say the same? A date without a year agrees with the same day in any year."""
+    if a == b:
+        return True
+    if a.startswith("date:") and b.startswith("date:"):
+        return a[-5:] == b[-5:] and (len(a) == 10 or len(b) == 10)
+    return False
+
+
+def resolve_date(answer: str, published: str | None) -> str | None:
+    """The calendar date an answer names, read against its article's date; None when the answer is
+    no date, or a relative one with no article date to read it against.
+
+    python-dateutil with news usage as rules (chosen over dateparser by measurement, see
+    benchmarks/date_resolution.py): "yesterday", "today", "tomorrow"; a weekday ("Monday", "on
+    Monday") is the latest such day up to the article's own, "last Monday" the one before the
+    article's day, "next Monday" the one after; "last week/month/year", "next ...", "N days ago";
+    a month and day without a year take the article's year, or the adjacent one when that lies
+    closer ("January 2" in an article of 30 December)."""
+    from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+
+    base = _iso_day(published)
+    text = " ".join(answer.lower().split()).strip(" .,")
+    if base is not None:
+        fixed = {"yesterday": -1, "today": 0, "tomorrow": 1}
+        if text in fixed:
+            return (base + relativedelta(days=fixed[text])).isoformat()
+        m = re.fullmatch(r"(on |last |next |this )?(\w+day)( morning| afternoon| evening| night)?", text)
+        if m and m.group(2) in WEEKDAYS.split():
+            weekday = (MO, TU, WE, TH, FR, SA, SU)[WEEKDAYS.split().index(m.group(2))]
+            if m.group(1) == "next ":
+                return (base + relativedelta(days=1, weekday=weekday(+1))).isoformat()
+            if m.group(1) == "last ":
+                return (base + relativedelta(days=-1, weekday=weekday(-1))).isoformat()
+            return (base + relativedelta(weekday=weekday(-1))).isoformat()
+        m = re.fullmatch(r"(last|next|earlier this|this) (week|month|year)", text)
+        if m:
+            step = {"last": -1, "next": 1}.get(m.group(1), 0)
+            return (base + relativedelta(**{m.group(2) + "s": step})).isoformat()
+        m = re.fullmatch(r"(\d+) (day|week|month|year)s? ago", text)
+        if m:
+            return (base - relativedelta(**{m.group(2) + "s": int(m.group(1))})).isoformat()
+    if base is None and not _YEAR.search(answer):
+        return None
+    parsed = _calendar_date(answer, base)
+    if parsed is None:
+        return None
+    if base is not None and not _YEAR.search(answer):
+        nearest = []
+        for year in (base.year - 1, base.year, base.year + 1):
+            try:
+                nearest.append(parsed.replace(year=year))
+            except ValueError:  # 29 February in a year without one
+                pass
+        parsed = min(nearest, key=lambda d: abs((d - base).days))
+    return parsed.isoformat()
+
+
+def _iso_day(published: str | None) -> date | None:
+    if not published:
+        return None
+    try:
+        return date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+
+
+@dataclass
+class Reading:
+    """One story's accepted answer: the span its best passage offers."""
+
+    raw: float
+    hit: RetrievedPassage
+    answer: str
+    start: int  # offsets into the article's text
+    end: int
+    published: str | None
+    outlet: str
+    outlets: tuple[str, ...]  # the outlet first, then those of its copies
+
+
+def one_per_story(readings: list[Reading]) -> list[Reading]:
+    """The best-scoring accepted answer of each story: copies linked at ingestion already share one
+    passage; an identical passage text in two articles marks them copies too (their outlets join)."""
+    by_article: dict[str, Reading] = {}
+    for r in sorted(readings, key=lambda r: -r.raw):
+        by_article.setdefault(r.hit.article_id, r)
+    out: list[Reading] = []
+    by_text: dict[str, Reading] = {}
+    for r in by_article.values():
+        first = by_text.get(r.hit.text)
+        if first is not None:
+            first.outlets = tuple(dict.fromkeys(first.outlets + r.outlets))
+            continue
+        by_text[r.hit.text] = r
+        out.append(r)
+    return out
+
+
+def choose(readings: list[Reading], question: str, trusted=lambda raw: True) -> tuple[Reading, bool]:
+    """The answer among one-per-story readings (best first) and whether newest-wins replaced the
+    best-scoring one. Only a newer answer that is `trusted` on its own (its raw score earns a
+    "medium" or "high" label) may replace it: an accepted span from a newer article that answers
+    another question ("Alder bridge" for "Which river burst its banks?") must not."""
+    best = readings[0]
+    if names_a_time(question) or _iso_day(best.published) is None:
+        return best, False
+    best_key = answer_key(best.answer)
+    best_date = resolve_date(best.answer, best.published)
+    newer = [r for r in readings if _iso_day(r.published) is not None
+             and _iso_day(r.published) > _iso_day(best.published) and trusted(r.raw)
+             and not same_answer(answer_key(r.answer), best_key)
+             and not (best_date is not None and resolve_date(r.answer, r.published) == best_date)]
+    if not newer:
+        return best, False
+    newest_day = max(_iso_day(r.published) for r in newer)
+    return next(r for r in newer if _iso_day(r.published) == newest_day), True
+
+
+def entry(r: Reading) -> dict:
+    return {"article_id": r.hit.article_id, "title": r.hit.title, "outlet": r.outlet, "published": r.published,
+            "answer": r.answer, "start": r.start, "end": r.end, "outlets": list(r.outlets)}
+
+
+def support_and_conflicts(chosen: Reading, readings: list[Reading], probability) -> tuple[list[dict], list[dict]]:
+    """The other stories that give the chosen answer, and those that give another (with their
+    calibrated score and whether their article is older than the answer's)."""
+    key = answer_key(chosen.answer)
+    day = _iso_day(chosen.published)
+    chosen_date = resolve_date(chosen.answer, chosen.published)
+    support, conflicts = [], []
+    for r in readings:
+        if r is chosen:
+            continue
+        # the same answer, or the same day however each article wrote it ("Tuesday", "4 June")
+        if same_answer(answer_key(r.answer), key) or (
+                chosen_date is not None and resolve_date(r.answer, r.published) == chosen_date):
+            support.append(entry(r))
+        else:
+            other = _iso_day(r.published)
+            conflicts.append({**entry(r), "score": round(probability(r.raw), 4),
+                              "older": bool(day is not None and other is not None and other < day)})
+    return support, conflicts
