@@ -266,7 +266,7 @@ def test_questions_past_the_limit_are_told_to_slow_down(tmp_path):
         # the page's chat keeps the question in the box and says why beside it
         config = httpx.get(f"{url}config").json()
         respond = next(e["id"] for e in config["dependencies"] if e["api_name"] == "respond")
-        _, messages = join_raw(url, respond, ["Where will the UN talks resume?", [], None, None, None, None])
+        _, messages = join_raw(url, respond, ["Where will the UN talks resume?", [], None, None, None, None, None])
         output = messages[-1]["output"]["data"]
         assert output[2] == "Where will the UN talks resume?" and "Slow down, try again in" in output[3]
 
