@@ -55,7 +55,7 @@ def stop(proc: subprocess.Popen) -> tuple[float, str]:
 
 def wait_until_running(url: str, n: int) -> None:
     deadline = time.monotonic() + 20
-    while httpx.get(f"{url}healthz").json()["queue"]["running"] < n:
+    while httpx.get(f"{url}healthz", timeout=30).json()["queue"]["running"] < n:
         assert time.monotonic() < deadline, "the work never started"
         time.sleep(0.05)
 

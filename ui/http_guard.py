@@ -23,6 +23,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import anyio.to_thread
+
 from ui.auth import Limiter, slow_down
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,9 @@ class HttpGuard:
             return await self.app(scope, receive, send)
         state, path, method = self.state, scope.get("path", ""), scope.get("method", "GET")
         if path.rstrip("/").endswith("/healthz") and method in ("GET", "HEAD"):
-            report = dict(state.health() if state.health else {"ready": False})
+            # in a worker thread: the index's counts wait for its lock, which questions hold while
+            # they read, and the event loop must not wait with them
+            report = dict(await anyio.to_thread.run_sync(state.health) if state.health else {"ready": False})
             report["stopping"] = state.draining
             return await _reply(send, 200 if report.get("ready") and not state.draining else 503, report)
         if method not in ("POST", "PUT", "PATCH"):
