@@ -9,7 +9,8 @@
 #   bash benchmarks/depth_comparison.sh l6c    # the shipped 6-layer reader continued on the
 #                                              # 12,000 questions after the 38,400 it saw
 #
-# Each resumes from its checkpoint folder when run again. Plot the curves with
+# Each resumes from its checkpoint folder when run again, or, on a machine without one, from its
+# committed state in qa/reader/training/campaign/depth/NAME (weights without optimizer moments). Plot the curves with
 #   python benchmarks/learning_curves.py "12 layers=$C/l12/log.jsonl" "8 layers=$C/l8/log.jsonl" "6 layers, continued=$C/l6c/log.jsonl"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ common=(--base mpnet --lora-rank 16 --max-length 256 --stride-tokens 96 --batch-
 train() {
     local name=$1; shift
     exec nice -n 19 .venv/bin/python -m qa.reader.training.train "${common[@]}" "$@" --checkpoints "$C/$name" \
+        --resume-from "qa/reader/training/campaign/depth/$name" \
         --state-out "$C/$name/state" --out "$C/$name/out" > "$C/$name.out" 2>&1
 }
 case "${1:-}" in
