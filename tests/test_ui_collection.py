@@ -70,7 +70,7 @@ def test_a_citation_opens_its_article_at_the_quote(handlers):
     target = json.loads(value.replace("&quot;", '"'))
     assert f"¶ {number}</button>" in citation and target["quote"] is True
     panel = handlers.open_source(target)
-    assert f"<h2 class=\"nqa-source-title\">{BUNDLED_TITLE}</h2>" in panel
+    assert f"<h2 class=\"nqa-source-title\" tabindex=\"-1\">{BUNDLED_TITLE}</h2>" in panel
     assert '<mark class="nqa-span">Geneva</mark>' in panel
     assert f'class="nqa-para nqa-cited" id="nqa-para-{number}"' in panel
     assert f"The quote is highlighted in ¶ {number}." in panel

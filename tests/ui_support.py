@@ -129,8 +129,10 @@ def require_browser() -> None:
     pytest.skip(reason)
 
 
-def headless_chromium(profile_dir: Path):
-    """Debian's chromium through its chromedriver; the explicit path keeps selenium-manager from downloading."""
+def headless_chromium(profile_dir: Path, *, performance_log: bool = False):
+    """Debian's chromium through its chromedriver; the explicit path keeps selenium-manager from downloading.
+
+    `performance_log`: keep the DevTools network events (`driver.get_log("performance")`)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -140,6 +142,8 @@ def headless_chromium(profile_dir: Path):
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--window-size=1400,1100", f"--user-data-dir={profile_dir}"):
         options.add_argument(arg)
+    if performance_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     return driver

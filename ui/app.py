@@ -64,9 +64,8 @@ QUEUE_SIZE = 24
 CONVERSATION_KEY = "newsqa-conversation"
 INTRO = (
     f"# {TITLE}\n"
-    "Ask about the articles. Every answer is quoted word for word from an article, with the "
-    "paragraph it comes from; click the citation to read it in place. When the articles don't "
-    "say, you are told so."
+    "Every answer is quoted word for word from an article, with the paragraph it comes from "
+    "(click the citation to read it in place). When the articles don't say, you are told so."
 )
 CONVERSATION_NOTE = (
     "Your conversation is kept in this browser (its local storage), not on the server, so it "
@@ -115,6 +114,8 @@ def build_app(assistant: AssistantLike, *, queue_size: int = QUEUE_SIZE, max_bat
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         page.conversation = gr.BrowserState([], storage_key=CONVERSATION_KEY)  # list of exchanges, see ui.handlers
         gr.Markdown(INTRO, elem_id="nqa-intro")
+        # what is loaded, first: a new user sees what they can ask about before anything else
+        page.loaded = gr.HTML(elem_id="nqa-loaded")
         page.access_note = gr.Markdown(READ_ONLY_NOTE if access.read_only else "", elem_id="nqa-access-note")
         with gr.Row(equal_height=False, elem_id="nqa-main"):
             _chat_column(page, handlers)
@@ -144,14 +145,30 @@ _PRIVATE = {"api_visibility": "private"}
 def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
     """The chat, the question box, the scope controls, the examples and the chat's actions."""
     with gr.Column(scale=3, min_width=340, elem_id="nqa-chat-column"):
+        # Made first and placed below: the examples come before the chat, on the first screen.
+        page.question = gr.Textbox(
+            label="Your question",
+            show_label=False,
+            placeholder="Ask a question…",
+            elem_id="nqa-question",
+            scale=5,
+            autofocus=True,
+            submit_btn=False,
+            max_lines=4,
+            render=False,
+        )
+        page.examples = gr.Examples(
+            EXAMPLE_QUESTIONS, inputs=[page.question], label="Try asking", api_visibility="private"
+        )
         page.chatbot = gr.Chatbot(
             label="Chat",
             show_label=False,  # its floating badge would cover scrolled messages
             elem_id="nqa-chat",
             # The chat fills the window (a phone's too) above the question box,
             # instead of a fixed box inside a scrolling page.
-            height="calc(100dvh - 280px)",
-            min_height=320,
+            # What is loaded, the examples and the box stay on the first screen (1366×768) too.
+            height="calc(100dvh - 420px)",
+            min_height=260,
             # Messages are HTML built by ui.render with every article and user string
             # escaped; Markdown and LaTeX would re-interpret that text, so both are off,
             # and the frontend sanitizer stays on as a second line of defence.
@@ -166,17 +183,14 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
         # Right above the box, so a long question growing the box never pushes it out of sight.
         page.question_note = gr.HTML(handlers.question_note(), elem_id="nqa-question-note")
         with gr.Row(elem_id="nqa-input-row"):
-            page.question = gr.Textbox(
-                show_label=False,
-                placeholder="Ask a question…",
-                elem_id="nqa-question",
-                scale=5,
-                autofocus=True,
-                submit_btn=False,
-                max_lines=4,
-            )
+            page.question.render()
             page.ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="nqa-ask")
         with gr.Accordion(ALL_ARTICLES, open=False, elem_id="nqa-scope") as page.scope_box:
+            # The choices are the chosen articles and those matching the words above them (a
+            # collection of 100,000 is searched, never sent whole). Typing in the dropdown
+            # itself cannot search: updating its choices replaces the box being typed in.
+            page.pick_find = gr.Textbox(label="Find articles to choose", placeholder="words of a title or an outlet",
+                                        max_lines=1, elem_id="nqa-scope-find")
             page.pick_articles = gr.Dropdown(label="Articles", multiselect=True, choices=[],
                                              elem_id="nqa-scope-articles")
             page.pick_outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[],
@@ -187,9 +201,6 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
                 page.as_of = gr.DateTime(label="As of", include_time=False, type="string", elem_id="nqa-as-of",
                                          info="answer as the articles stood that day")
             page.scope_note = gr.HTML(handlers.scope_summary()[1], elem_id="nqa-scope-note")
-        page.examples = gr.Examples(
-            EXAMPLE_QUESTIONS, inputs=[page.question], label="Try asking", api_visibility="private"
-        )
         with gr.Row(elem_id="nqa-chat-actions"):
             page.clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="nqa-clear")
             page.export_button = gr.Button("Export as Markdown", variant="secondary", size="sm",
@@ -203,8 +214,14 @@ def _side_column(page: SimpleNamespace) -> None:
         with gr.Accordion("Articles", open=True, elem_id="nqa-articles-box"):
             gr.Markdown(SHARED_NOTE, elem_id="nqa-shared-note", elem_classes="nqa-small")
             page.article_status = gr.HTML(elem_id="nqa-article-status")
+            page.article_query = gr.Textbox(label="Find articles", placeholder="words of a title or an outlet",
+                                            max_lines=1, elem_id="nqa-article-query")
             page.articles = gr.HTML(elem_id="nqa-articles")
-            page.refresh_button = gr.Button("Refresh list", size="sm")
+            page.article_page = gr.State(1)  # the list shows one page of articles at a time
+            with gr.Row(elem_id="nqa-article-pager"):
+                page.newer_button = gr.Button("← Newer", size="sm", elem_id="nqa-articles-newer")
+                page.older_button = gr.Button("Older →", size="sm", elem_id="nqa-articles-older")
+                page.refresh_button = gr.Button("Refresh list", size="sm", elem_id="nqa-articles-refresh")
         if page.access.read_only:
             return  # no way to add articles: not hidden, absent
         with gr.Accordion("Add articles", open=False, elem_id="nqa-add") as page.add_box:
@@ -263,9 +280,10 @@ def _wire_chat(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> Non
         yield from handlers.respond(question, conversation, articles, outlets, since, until, as_of)
 
     for trigger in (page.question.submit, page.ask_button.click):
-        trigger(respond, **chat_io, **_PRIVATE, **_ANSWER).then(**focus)
+        trigger(respond, **chat_io, **_PRIVATE, **_ANSWER).then(**focus).then(None, js=scripts.SHOW_REPLY_JS)
     # Clicking an example asks it straight away instead of only filling the box.
-    page.examples.load_input_event.then(respond, **chat_io, **_PRIVATE, **_ANSWER).then(**focus)
+    page.examples.load_input_event.then(respond, **chat_io, **_PRIVATE, **_ANSWER).then(**focus).then(
+        None, js=scripts.SHOW_REPLY_JS)
     # The chatbot's own trash icon must forget the conversation too, not only hide it.
     for trigger in (page.clear_button.click, page.chatbot.clear):
         trigger(handlers.clear, outputs=[page.chatbot, page.conversation, page.question, page.question_note],
@@ -286,25 +304,44 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
 
     def scope_choices(chosen_articles=None, chosen_outlets=None):
         # A choice that is gone (a deleted article) leaves the selection too: the dropdown
-        # refuses values it does not list.
-        articles, outlets = handlers.article_choices()
+        # refuses values it does not list. The others stay chosen.
+        articles, outlets = handlers.article_choices(chosen=chosen_articles)
         ids = {value for _, value in articles}
         return (gr.Dropdown(choices=articles, value=[a for a in chosen_articles or [] if a in ids]),
                 gr.Dropdown(choices=outlets, value=[o for o in chosen_outlets or [] if o in outlets]))
 
-    def page_articles(chosen_articles=None, chosen_outlets=None):
-        return handlers.articles_html(), *scope_choices(chosen_articles, chosen_outlets)
+    def find_choices(query, chosen_articles):
+        articles, _ = handlers.article_choices(query or "", chosen=chosen_articles)
+        return gr.Dropdown(choices=articles)
+
+    def list_page(query, number, step=0):
+        return handlers.articles_page(query, (number if isinstance(number, int) else 1) + step)
+
+    def page_articles(query, number, chosen_articles=None, chosen_outlets=None):
+        return (*list_page(query, number), handlers.collection_summary(),
+                *scope_choices(chosen_articles, chosen_outlets))
 
     def open_source(evt: gr.EventData):
         return handlers.open_source(_event_data(evt)), gr.Column(visible=True)
 
     access = page.access
     picks = [page.pick_articles, page.pick_outlets]
-    app.load(page_articles, inputs=picks, outputs=[page.articles, *picks], **_PRIVATE)
-    page.refresh_button.click(page_articles, inputs=picks, outputs=[page.articles, *picks], **_PRIVATE)
+    listing = [page.article_query, page.article_page]
+    shown = [page.articles, page.article_page]
+    app.load(page_articles, inputs=listing + picks, outputs=shown + [page.loaded, *picks], **_PRIVATE)
+    page.refresh_button.click(page_articles, inputs=listing + picks, outputs=shown + [page.loaded, *picks],
+                              **_PRIVATE)
+    gr.on([page.article_query.submit, page.article_query.input], lambda query: list_page(query, 1),
+          inputs=page.article_query, outputs=shown, trigger_mode="always_last", **_PRIVATE)
+    page.newer_button.click(lambda q, n: list_page(q, n, -1), inputs=listing, outputs=shown, **_PRIVATE)
+    page.older_button.click(lambda q, n: list_page(q, n, 1), inputs=listing, outputs=shown, **_PRIVATE)
+    gr.on([page.pick_find.input, page.pick_find.submit], find_choices, inputs=[page.pick_find, page.pick_articles],
+          outputs=page.pick_articles, trigger_mode="always_last", **_PRIVATE)
+    after_write = {"fn": handlers.collection_summary, "outputs": page.loaded, **_PRIVATE}
     page.opener.click(open_source, outputs=[page.source, page.source_panel], concurrency_limit=None,
                       **_PRIVATE).then(None, js=scripts.SCROLL_TO_CITED_JS)
-    page.close_button.click(lambda: gr.Column(visible=False), outputs=page.source_panel, queue=False, **_PRIVATE)
+    page.close_button.click(lambda: gr.Column(visible=False), outputs=page.source_panel, queue=False, **_PRIVATE
+                            ).then(None, js=scripts.FOCUS_OPENER_JS)
     if access.read_only:
         return  # no write endpoints at all, not even private ones
 
@@ -381,23 +418,23 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
 
     app.load(what_visitor_may, outputs=[page.access_note, page.add_box], **_PRIVATE)
     page.deleter.click(delete_from_page, outputs=[page.article_status, page.articles], **_PRIVATE, **_WRITE).then(
-        scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
+        scope_choices, inputs=picks, outputs=picks, **_PRIVATE).then(**after_write)
     page.files.upload(
         add_files, inputs=page.files, outputs=[page.upload_status, page.articles, page.files],
         api_name="add_files", **_WRITE
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE
-           ).then(job_started, outputs=[page.job, page.job_timer], **_PRIVATE)
+           ).then(job_started, outputs=[page.job, page.job_timer], **_PRIVATE).then(**after_write)
     page.paste_button.click(
         add_text,
         inputs=[page.paste_title, page.paste_text, page.paste_source],
         outputs=[page.add_status, page.articles, page.paste_title, page.paste_text, page.paste_source],
         api_name="add_text",
         **_WRITE,
-    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
+    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE).then(**after_write)
     page.links_button.click(
         add_links, inputs=page.links, outputs=[page.links_status, page.articles, page.links],
         api_name="add_links", **_WRITE,
-    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
+    ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE).then(**after_write)
 
 
 def job_html(job) -> str:

@@ -44,6 +44,10 @@ def exchange_markdown(question: str, result: AskResult | None = None, error: str
     lines = [f"**Q:** {_md_escape(question)}", ""]
     if scope_note:
         lines[1:1] = ["", f"*{_md_escape(scope_note)}*"]
+    resolved = result.resolved_question.strip() if result is not None else ""
+    if resolved and resolved != result.question.strip():
+        # how a follow-up was read, as the chat shows it: a wrong rewrite stays visible in the file too
+        lines[1:1] = ["", f"*Understood as: “{_md_escape(resolved)}”*"]
     if error is not None:
         lines.append(f"**A:** ⚠ {_md_escape(error)}")
     elif result is None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
-from qa import is_url, outlet_of
+from qa import is_url, outlet_of, paragraph_spans
 from qa.bounded_load import DEFAULT_PARSE_CPU_S, FileParser
 from qa.errors import QAError
 from qa.formats import result_to_json
@@ -35,6 +35,10 @@ MAX_HISTORY_TURNS = 20
 MAX_KEPT_EXCHANGES = 30
 PENDING_HTML = '<div class="nqa-pending">Searching the articles…</div>'
 EMPTY_QUESTION = "Type a question about the articles first."
+# The article list and the scope picker send a page of articles, never the whole collection
+# (100,000 articles would be megabytes on every page load).
+ARTICLES_PER_PAGE = 20
+CHOICES_SHOWN = 20
 GONE_ARTICLE = "This article is no longer in the collection; someone using this server deleted it."
 
 
@@ -165,7 +169,7 @@ class Handlers(UploadHandlers):
             exchange = _error_exchange(question, UNEXPECTED_ERROR)
         else:
             exchange = {"question": question, "answer": turn_for(question, result).answer,
-                        "html": render.answer_html(result, note),
+                        "html": render.answer_html(result, note, self.passage_paragraphs(result)),
                         "markdown": export.exchange_markdown(question, result, scope_note=note), "counts": True}
         conversation = (conversation + [exchange])[-MAX_KEPT_EXCHANGES:]
         yield messages_for(conversation), conversation, "", self.question_note()
@@ -236,10 +240,18 @@ class Handlers(UploadHandlers):
         return "Search in: " + note.removeprefix("Searched only: "), panels.scope_note_html(
             note.replace("Searched only", "Questions search only") + ". Empty a field to search everything again.")
 
-    def article_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
-        """Choices for the scope controls: (title, id) of each article, and the outlets."""
-        infos = self.assistant.collection.article_infos()
-        articles = [(_choice_label(info), info["id"]) for info in infos]
+    def article_choices(self, query: str = "", chosen: Any = None,
+                        limit: int = CHOICES_SHOWN) -> tuple[list[tuple[str, str]], list[str]]:
+        """Choices for the scope controls: (label, id) of the chosen articles still indexed and
+        of up to `limit` articles matching `query` (newest first), and the outlets. A picker
+        of a large collection searches it; it never lists all of it."""
+        chosen_ids = [c for c in (chosen or []) if isinstance(c, str)]
+        infos = self.article_list()
+        by_id = {info["id"]: info for info in infos}
+        picked = [by_id[c] for c in dict.fromkeys(chosen_ids) if c in by_id]
+        taken = {info["id"] for info in picked}
+        shown = picked + [i for i in self._matching(query)[:limit + len(picked)] if i["id"] not in taken]
+        articles = [(_choice_label(info), info["id"]) for info in shown[:len(picked) + limit]]
         outlets = sorted({info["outlet"] for info in infos} - {""})
         return articles, outlets
 
@@ -306,11 +318,56 @@ class Handlers(UploadHandlers):
 
     # --- articles ------------------------------------------------------------------------
 
-    def articles_html(self) -> str:
+    def _matching(self, query: str) -> list[dict]:
+        """The articles whose title or outlet holds every word of `query`, newest added first."""
+        infos = list(reversed(self.article_list()))
+        words = (query or "").casefold().split()
+        if not words:
+            return infos
+        return [info for info in infos
+                if all(w in f"{info['title']} {info['outlet']}".casefold() for w in words)]
+
+    def articles_html(self, query: str = "", page: Any = 1) -> str:
+        """One page (`ARTICLES_PER_PAGE`) of the article list, newest first, of those matching `query`."""
         try:
-            return panels.articles_html(self.article_list(), deletable=self.deletable)
+            return self.articles_page(query, page)[0]
         except QAError as e:
             return render.error_html(str(e))
+
+    def articles_page(self, query: str = "", page: Any = 1) -> tuple[str, int]:
+        """(the list's HTML, the page shown): a page past the last shows the last."""
+        query = (query or "").strip()[:200]
+        total = len(self.article_list()) if query else None
+        found = self._matching(query)
+        pages = max(1, -(-len(found) // ARTICLES_PER_PAGE))
+        page = min(max(1, int(page) if isinstance(page, (int, float)) and not isinstance(page, bool) else 1), pages)
+        first = (page - 1) * ARTICLES_PER_PAGE
+        return panels.articles_html(found[first:first + ARTICLES_PER_PAGE], deletable=self.deletable,
+                                    total=len(found) if total is None else total, first=first + 1,
+                                    matching=len(found), query=query), page
+
+    def collection_summary(self) -> str:
+        """The first screen's line: how many articles are loaded and which is the newest."""
+        try:
+            infos = self.article_list()
+        except QAError as e:
+            return render.error_html(str(e))
+        # newest by its stated date; among undated ones (or equal dates), the last added
+        newest = max(reversed(infos), key=lambda i: (i.get("published") or "")[:10], default=None)
+        return panels.collection_html(len(infos), newest)
+
+    def passage_paragraphs(self, result: AskResult) -> dict[tuple[str, int, int], tuple[int, ...]]:
+        """The article paragraphs each passage read lies in, as citations number them, so that
+        "Other passages read" counts as the citation's "¶" does."""
+        numbers: dict[tuple[str, int, int], tuple[int, ...]] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for p in result.passages:
+            if p.article_id not in spans:
+                article = self.assistant.collection.article(p.article_id)
+                spans[p.article_id] = paragraph_spans(article.text) if article is not None else []
+            numbers[(p.article_id, p.start, p.end)] = tuple(
+                n for n, (s, e) in enumerate(spans[p.article_id], 1) if s < p.end and p.start < e)
+        return numbers
 
 def _sentence(message: str) -> str:
     """An error message as a sentence beside the question box."""

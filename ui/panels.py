@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
+from qa.formats import day_label
 from qa.types import Article
 from qa import paragraph_spans
 from ui.render import link_html, escape_text, highlight_span, open_button
@@ -68,7 +69,7 @@ def source_html(article: Article, *, outlet: str = "", source: str = "", start: 
     meta_html = f'<div class="nqa-source-meta">{meta}</div>' if meta else ""
     return (
         '<article class="nqa-source-doc">'
-        f'<h2 class="nqa-source-title">{html.escape(article.title)}</h2>'
+        f'<h2 class="nqa-source-title" tabindex="-1">{html.escape(article.title)}</h2>'
         f"{meta_html}"
         f"{note}"
         f'<div class="nqa-paras">{"".join(paragraphs)}</div>'
@@ -84,13 +85,18 @@ def status_html(lines: Iterable[tuple[str, str]]) -> str:
     return f'<ul class="nqa-status">{items}</ul>' if items else ""
 
 
-def articles_html(infos: Sequence[dict], deletable: bool = True) -> str:
-    """The list of indexed articles, oldest first: each opens in the side panel and can be deleted
+def articles_html(infos: Sequence[dict], deletable: bool = True, *, total: int | None = None, first: int = 1,
+                  matching: int | None = None, query: str = "") -> str:
+    """One page of the list of indexed articles: each opens in the side panel and can be deleted
     (unless not `deletable`: a read-only server).
 
-    `infos` are {"id", "title", "source" (as users may see it), "published", "outlet"} dicts.
+    `infos` are the page's {"id", "title", "source" (as users may see it), "published", "outlet"}
+    dicts; `total` counts the whole collection, `matching` those that match `query`, and `first`
+    is the number of the page's first article among them (the list never sends more than a page).
     """
-    if not infos:
+    total = len(infos) if total is None else total
+    matching = total if matching is None else matching
+    if not total:
         return '<div class="nqa-articles nqa-note">No articles indexed yet.</div>'
     items = []
     for info in infos:
@@ -99,15 +105,37 @@ def articles_html(infos: Sequence[dict], deletable: bool = True) -> str:
         opener = open_button(info["id"], html.escape(title), css="nqa-article-title",
                              title="Read this article")
         delete = "" if not deletable else (f'<button type="button" class="nqa-delete" value="{html.escape(info["id"], quote=True)}" '
-                  f'data-title="{html.escape(title, quote=True)}" '
+                  f'data-title="{html.escape(title, quote=True)}" aria-label="Delete {html.escape(title, quote=True)}" '
                   f'title="Delete this article for everyone using this server">Delete</button>')
         meta_html = f' <span class="nqa-article-meta">{meta}</span>' if meta else ""
         items.append(f'<li class="nqa-article">{opener}{meta_html} {delete}</li>')
-    noun = "article" if len(infos) == 1 else "articles"
-    return (
-        f'<div class="nqa-articles"><div class="nqa-articles-count">{len(infos)} {noun} indexed</div>'
-        f'<ol>{"".join(items)}</ol></div>'
-    )
+    noun = "article" if total == 1 else "articles"
+    count = f"{total:,} {noun} indexed"
+    if query:
+        count += f" · {matching:,} match “{html.escape(query)}”"
+    if infos:
+        shown = f"showing {first:,}–{first + len(infos) - 1:,}" if matching > len(infos) else ""
+        count += f" · {shown}" if shown else ""
+        listing = f'<ol start="{first}">{"".join(items)}</ol>'
+    else:
+        listing = '<div class="nqa-note">No article matches; try another word of a title or an outlet.</div>'
+    return (f'<div class="nqa-articles"><div class="nqa-articles-count" role="status">{count}</div>'
+            f"{listing}</div>")
+
+
+def collection_html(total: int, newest: dict | None) -> str:
+    """The first screen's line on what is loaded: how many articles, and the newest one."""
+    if not total:
+        return ('<div class="nqa-loaded">No articles are loaded yet: add some under “Add articles” '
+                "to ask about them.</div>")
+    noun = "article" if total == 1 else "articles"
+    parts = [f"<strong>{total:,} {noun}</strong> loaded"]
+    if newest:
+        title = html.escape(newest.get("title") or "(untitled)")
+        when = newest.get("published")
+        parts.append(f"newest: {open_button(newest['id'], f'“{title}”', css='nqa-article-title', title='Read this article')}"
+                     + (f" ({html.escape(day_label(when))})" if when else ""))
+    return f'<div class="nqa-loaded">{" · ".join(parts)}</div>'
 
 
 def question_note_html(max_chars: int | None, problem: str | None = None) -> str:

@@ -105,14 +105,23 @@ def _score_text(passage: RetrievedPassage) -> str:
     return " · ".join(parts)
 
 
-def _passage_where(passage: RetrievedPassage) -> str:
-    return f"<cite>{html.escape(passage.title)}</cite>, passage {passage.paragraph + 1}"
+# The article paragraphs each passage lies in, by (article id, start, end): numbered as citations
+# number them, so "Other passages read" and "¶ 4" count alike (`Handlers.passage_paragraphs`).
+Paragraphs = dict[tuple[str, int, int], tuple[int, ...]]
 
 
-def passage_item(passage: RetrievedPassage) -> str:
+def _passage_where(passage: RetrievedPassage, paragraphs: Paragraphs | None = None) -> str:
+    numbers = (paragraphs or {}).get((passage.article_id, passage.start, passage.end), ())
+    # the citation's own label: "¶ 4", "¶ 4–5"; "passage N" only where the paragraphs are unknown
+    label = paragraph_label(Citation(passage.article_id, passage.title, passage.paragraph, passage.start,
+                                     passage.end, paragraphs=numbers))
+    return f"<cite>{html.escape(passage.title)}</cite>, {html.escape(label)}"
+
+
+def passage_item(passage: RetrievedPassage, paragraphs: Paragraphs | None = None) -> str:
     """One passage the reader read, as a list item: where it is from (a button that opens the
     article there) and its text; retrieval scores are left to `_scores_html`."""
-    where = open_button(passage.article_id, _passage_where(passage), start=passage.start, end=passage.end,
+    where = open_button(passage.article_id, _passage_where(passage, paragraphs), start=passage.start, end=passage.end,
                         title="Open the article at this passage", css="nqa-cite-button")
     link = link_html(passage.source)
     return (
@@ -128,17 +137,18 @@ def _is_at(passage: RetrievedPassage, citation: Citation | None) -> bool:
             and passage.paragraph == citation.passage)
 
 
-def _scores_html(passages: Sequence[RetrievedPassage]) -> str:
+def _scores_html(passages: Sequence[RetrievedPassage], paragraphs: Paragraphs | None = None) -> str:
     """Retrieval scores, folded away: they rank passages for the reader and say nothing about
     whether an answer is right, so they are never shown as a confidence."""
     if not passages:
         return ""
-    items = "".join(f"<li>{_passage_where(p)}: {html.escape(_score_text(p))}</li>" for p in passages)
+    items = "".join(f"<li>{_passage_where(p, paragraphs)}: {html.escape(_score_text(p))}</li>" for p in passages)
     return ('<details class="nqa-scores"><summary>Retrieval scores</summary>'
             f'<ul class="nqa-score-list">{items}</ul></details>')
 
 
-def passages_read_html(result: AskResult, cited: Citation | None, *, open_: bool) -> str:
+def passages_read_html(result: AskResult, cited: Citation | None, *, open_: bool,
+                       paragraphs: Paragraphs | None = None) -> str:
     """ "Other passages read": the related passages besides the cited one, scores folded away."""
     related = [p for p in result.passages if p.related and not _is_at(p, cited)]
     unrelated = sum(1 for p in result.passages if not p.related and not _is_at(p, cited))
@@ -147,11 +157,11 @@ def passages_read_html(result: AskResult, cited: Citation | None, *, open_: bool
     summary = f"Other passages read ({len(related)})" if related else "Other passages read: none related"
     parts = [f'<details class="nqa-sources"{" open" if open_ else ""}>', f"<summary>{summary}</summary>"]
     if related:
-        parts.append(f'<ol class="nqa-passages">{"".join(passage_item(p) for p in related)}</ol>')
+        parts.append(f'<ol class="nqa-passages">{"".join(passage_item(p, paragraphs) for p in related)}</ol>')
     if unrelated:
         noun = "passage" if unrelated == 1 else "passages"
         parts.append(f'<div class="nqa-note">{unrelated} unrelated {noun} not shown.</div>')
-    parts.append(_scores_html(result.passages))
+    parts.append(_scores_html(result.passages, paragraphs))
     parts.append("</details>")
     return "".join(parts)
 
@@ -214,12 +224,14 @@ def _copy_button(text: str) -> str:
             'title="Copy the answer and its citation as text">Copy</button>')
 
 
-def answer_html(result: AskResult, scope_note: str = "") -> str:
-    """The chat message for any result: a clarifying question, an answer, or "not found"."""
+def answer_html(result: AskResult, scope_note: str = "", paragraphs: Paragraphs | None = None) -> str:
+    """The chat message for any result: a clarifying question, an answer, or "not found".
+
+    `paragraphs` numbers the passages read as the article's paragraphs (else "passage N")."""
     if result.clarification:
         return clarification_html(result)
     if not result.found or result.answer is None or result.citation is None:
-        return not_found_html(result, scope_note)
+        return not_found_html(result, scope_note, paragraphs)
     citation = result.citation
     parts = [
         '<div class="nqa-message nqa-found">',
@@ -240,7 +252,7 @@ def answer_html(result: AskResult, scope_note: str = "") -> str:
     parts.append(agreement_html(result))
     parts.append(conflicts_html(result))
     parts.append(_scope_html(scope_note))
-    parts.append(passages_read_html(result, citation, open_=False))
+    parts.append(passages_read_html(result, citation, open_=False, paragraphs=paragraphs))
     parts.append(f'<div class="nqa-actions">{_copy_button(copy_text(result))}</div>')
     parts.append("</div>")
     return "".join(parts)
@@ -263,7 +275,7 @@ def _candidate_html(candidate: Candidate) -> str:
     )
 
 
-def not_found_html(result: AskResult, scope_note: str = "") -> str:
+def not_found_html(result: AskResult, scope_note: str = "", paragraphs: Paragraphs | None = None) -> str:
     """The chat message when no answer cleared the bar: the closest span, if any, marked as
     unconfirmed, and the related passages that were read."""
     candidate = result.candidate
@@ -276,7 +288,8 @@ def not_found_html(result: AskResult, scope_note: str = "") -> str:
     if candidate is not None:
         parts.append(_candidate_html(candidate))
     parts.append(_scope_html(scope_note))
-    read = passages_read_html(result, candidate.citation if candidate else None, open_=candidate is None)
+    read = passages_read_html(result, candidate.citation if candidate else None, open_=candidate is None,
+                              paragraphs=paragraphs)
     if read:
         parts.append(read)
     elif candidate is None:

@@ -19,6 +19,8 @@ const onClick = (event) => {
     event.stopPropagation();
     let where;
     try { where = JSON.parse(open.value); } catch (e) { return; }
+    // focus goes back here when the panel closes (`FOCUS_OPENER_JS`)
+    if (!open.closest('#nqa-source')) window.nqaOpenedFrom = open;
     if (where && typeof where.article === 'string') trigger('click', where);
     return;
   }
@@ -108,8 +110,43 @@ SCROLL_TO_CITED_JS = """
       }
     }
     if (++tries < 8) setTimeout(scroll, 60);
+    // Focus moves into the panel, to the article's heading, so that a keyboard or screen
+    // reader user is where the article is (Escape or "Close" bring them back).
+    const heading = document.querySelector('#nqa-source .nqa-source-title');
+    if (heading && tries === 1) heading.focus({preventScroll: true});
   };
   scroll();
+}
+"""
+
+# After the panel closes: back to the button that opened it, instead of the page's body.
+# An opener that is gone (a re-rendered list) leaves the focus on the question box.
+FOCUS_OPENER_JS = """
+() => {
+  const opener = window.nqaOpenedFrom;
+  window.nqaOpenedFrom = null;
+  const target = opener && opener.isConnected ? opener : document.querySelector('#nqa-question textarea');
+  if (target) target.focus({preventScroll: false});
+}
+"""
+
+# After a reply: when the newest message is out of the window (the page scrolled after "Clear
+# chat", a phone's short screen), bring the chat and the question box under it into view.
+SHOW_REPLY_JS = """
+() => {
+  const show = () => {
+    const messages = document.querySelectorAll('#nqa-chat .nqa-message');
+    const last = messages[messages.length - 1];
+    if (!last) return;
+    const r = last.getBoundingClientRect();
+    if (r.bottom > 0 && r.top < window.innerHeight) return;
+    const row = document.querySelector('#nqa-input-row');
+    if (row) row.scrollIntoView({block: 'end'});
+    const r2 = last.getBoundingClientRect();
+    if (!(r2.bottom > 0 && r2.top < window.innerHeight)) last.scrollIntoView({block: 'nearest'});
+  };
+  show();
+  setTimeout(show, 150);  // the chat may still be laying the reply out
 }
 """
 
@@ -159,6 +196,8 @@ const showSizeNote = (names) => {
     note.setAttribute('role', 'alert');
     zone.after(note);
   }
+  // an empty note is hidden: its "✗" alone would read as an error after every good upload
+  note.hidden = !names.length;
   note.textContent = names.length
     ? names.join(', ') + (names.length === 1 ? ' is' : ' are') + ' over the %d MB limit per file and ' +
       (names.length === 1 ? 'was' : 'were') + ' not added.'

@@ -11,7 +11,7 @@ CSS = """
 .nqa-message { display: flex; flex-direction: column; gap: 0.5rem; }
 .nqa-answer { font-size: 1.3rem; font-weight: 650; line-height: 1.35; }
 .nqa-not-found .nqa-answer, .nqa-clarify .nqa-answer { font-size: 1.1rem; }
-.nqa-resolved, .nqa-scope-note { font-size: 0.85rem; opacity: 0.75; font-style: italic; }
+.nqa-resolved, .nqa-scope-note { font-size: 0.85rem; font-style: italic; }
 .nqa-confidence { font-size: 0.85rem; display: inline-flex; align-items: center; gap: 0.4rem; }
 .nqa-confidence::before { content: ""; width: 0.6rem; height: 0.6rem; border-radius: 50%; display: inline-block; }
 .nqa-confidence-high::before { background: #16a34a; }
@@ -33,7 +33,7 @@ mark.nqa-candidate-span {
   display: inline-block; font-size: 0.75rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.04em;
   color: #92400e; background: #fef3c7; border: 1px solid #f59e0b; border-radius: 4px; padding: 0 0.35rem;
 }
-.nqa-candidate-odds { font-size: 0.85rem; opacity: 0.8; }
+.nqa-candidate-odds { font-size: 0.85rem; }
 .nqa-citation { font-size: 0.9rem; opacity: 0.9; }
 .nqa-citation cite, .nqa-passage-head cite { font-style: italic; }
 /* Buttons inside rendered HTML look like links: they open the article at that place. */
@@ -52,25 +52,27 @@ button.nqa-copy, button.nqa-delete {
   color: inherit;
 }
 button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
+.dark button.nqa-delete, .dark .nqa-error, .dark .nqa-status-error, .dark .nqa-question-problem { color: #fca5a5; }
+.dark .nqa-unconfirmed { color: #fde68a; background: #422006; }
 .nqa-sources summary, .nqa-scores summary { cursor: pointer; font-size: 0.9rem; font-weight: 600; }
-.nqa-scores summary { font-weight: 500; opacity: 0.8; }
+.nqa-scores summary { font-weight: 500; }
 .nqa-passages { margin: 0.4rem 0 0 1.1rem; padding: 0; }
 .nqa-support-list { margin: 0.3rem 0 0.3rem 1.2rem; padding: 0; }
-.nqa-byline { opacity: 0.8; }
+.nqa-byline { }
 .nqa-conflict { margin-top: 0.35rem; }
-.nqa-older { opacity: 0.75; font-style: italic; }
+.nqa-older { font-style: italic; }
 .nqa-passage { margin-bottom: 0.5rem; }
 .nqa-passage-head { font-size: 0.85rem; }
 .nqa-passage-text { font-size: 0.9rem; line-height: 1.45; }
-.nqa-score-list { font-size: 0.8rem; font-variant-numeric: tabular-nums; opacity: 0.85; margin: 0.2rem 0 0 1rem; }
+.nqa-score-list { font-size: 0.8rem; font-variant-numeric: tabular-nums; margin: 0.2rem 0 0 1rem; }
 .nqa-error { color: #b91c1c; }
-.nqa-pending { opacity: 0.7; font-style: italic; }
-.nqa-note, .nqa-small, .nqa-small p { opacity: 0.8; font-size: 0.85rem; }
+.nqa-pending { font-style: italic; }
+.nqa-note, .nqa-small, .nqa-small p { font-size: 0.85rem; }
 
 /* The question box, its note, the scope controls */
-.nqa-question-note { font-size: 0.8rem; opacity: 0.75; margin: -0.3rem 0 -0.5rem 0.2rem; }
+.nqa-question-note { font-size: 0.8rem; margin: -0.3rem 0 -0.5rem 0.2rem; }
 .nqa-question-problem { color: #b91c1c; opacity: 1; font-weight: 600; }
-.nqa-scope-summary { font-size: 0.85rem; opacity: 0.8; }
+.nqa-scope-summary { font-size: 0.85rem; }
 
 /* Status lines and the article list */
 .nqa-status { list-style: none; margin: 0.3rem 0; padding: 0; font-size: 0.9rem; }
@@ -80,7 +82,7 @@ button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
 .nqa-articles ol { margin: 0.3rem 0 0 1.2rem; padding: 0; font-size: 0.9rem; }
 .nqa-article { margin-bottom: 0.35rem; }
 .nqa-articles-count { font-weight: 600; }
-.nqa-article-meta { opacity: 0.7; font-size: 0.8rem; }
+.nqa-article-meta { font-size: 0.8rem; }
 
 /* The opened article: a side panel over the page; the whole screen on a phone */
 #nqa-source-panel {
@@ -90,13 +92,19 @@ button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
 }
 #nqa-source-bar { position: sticky; top: -0.75rem; z-index: 1; background: var(--background-fill-primary, #fff);
   align-items: center; flex-wrap: nowrap; }
-.nqa-source-label { font-weight: 600; opacity: 0.75; }
+.nqa-source-label { font-weight: 600; }
 .nqa-source-title { font-size: 1.25rem; margin: 0 0 0.3rem; line-height: 1.3; }
-.nqa-source-meta { font-size: 0.85rem; opacity: 0.8; margin-bottom: 0.4rem; }
+.nqa-source-meta { font-size: 0.85rem; margin-bottom: 0.4rem; }
 .nqa-source-note { font-size: 0.85rem; margin-bottom: 0.5rem; }
 .nqa-para { line-height: 1.55; margin: 0 0 0.8rem; padding: 0.2rem 0.4rem; border-radius: 4px; }
-.nqa-para-num { font-size: 0.75rem; opacity: 0.6; margin-right: 0.3rem; font-variant-numeric: tabular-nums; }
+.nqa-para-num { font-size: 0.75rem; margin-right: 0.3rem; font-variant-numeric: tabular-nums; }
 .nqa-para.nqa-cited { background: rgba(245, 158, 11, 0.08); box-shadow: inset 3px 0 0 #f59e0b; }
+
+/* The first screen: what is loaded, above the examples and the chat */
+#nqa-intro h1 { margin-bottom: 0.2rem; }
+#nqa-intro p { margin: 0; }
+.nqa-loaded { font-size: 0.95rem; }
+.nqa-loaded button.nqa-open { display: inline; }
 
 /* The bridges carry clicks to the server and show nothing. */
 .nqa-bridge { display: none !important; }
@@ -105,7 +113,7 @@ button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
 #nqa-chat .scroll-down-button-container { display: none !important; }
 
 @media (max-width: 640px) {
-  #nqa-intro p { display: none; }
+  #nqa-intro p { font-size: 0.85rem; margin: 0.2rem 0 0; }
   #nqa-intro h1 { font-size: 1.2rem; margin: 0; }
   #nqa-source-panel { width: 100vw; box-shadow: none; }
   .nqa-answer { font-size: 1.15rem; }
