@@ -252,6 +252,8 @@ def test_filtering_by_article_outlet_and_date(browser, page_url):
     assert "March 3" in ask(browser, NEW_ARTICLE_QUESTION).text
     # Outlets: the file has none, the web page's outlet is listed.
     outlets = css(browser, "#nqa-scope-outlets input")
+    # high in the window, so that its options open below it in full (the page is taller than the window)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", outlets)
     click(browser, outlets)
     outlet = wait(browser).until(lambda d: [o for o in all_css(d, "ul.options li, [role=option]")
                                             if o.text.strip() == BRIDGE_OUTLET])

@@ -158,7 +158,8 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
             render=False,
         )
         page.examples = gr.Examples(
-            EXAMPLE_QUESTIONS, inputs=[page.question], label="Try asking", api_visibility="private"
+            EXAMPLE_QUESTIONS, inputs=[page.question], label="Try asking", api_visibility="private",
+            elem_id="nqa-examples",
         )
         page.chatbot = gr.Chatbot(
             label="Chat",
@@ -178,7 +179,7 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
             latex_delimiters=[],
             buttons=[],  # Gradio's copy buttons would copy the message's HTML source
             feedback_options=None,
-            placeholder="Ask about the articles, or pick an example below.",
+            placeholder="Ask about the articles, or pick an example above.",
         )
         # Right above the box, so a long question growing the box never pushes it out of sight.
         page.question_note = gr.HTML(handlers.question_note(), elem_id="nqa-question-note")
@@ -331,10 +332,19 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     app.load(page_articles, inputs=listing + picks, outputs=shown + [page.loaded, *picks], **_PRIVATE)
     page.refresh_button.click(page_articles, inputs=listing + picks, outputs=shown + [page.loaded, *picks],
                               **_PRIVATE)
-    gr.on([page.article_query.submit, page.article_query.input], lambda query: list_page(query, 1),
+    def first_page(query):
+        return list_page(query, 1)
+
+    def newer_page(query, number):
+        return list_page(query, number, -1)
+
+    def older_page(query, number):
+        return list_page(query, number, 1)
+
+    gr.on([page.article_query.submit, page.article_query.input], first_page,
           inputs=page.article_query, outputs=shown, trigger_mode="always_last", **_PRIVATE)
-    page.newer_button.click(lambda q, n: list_page(q, n, -1), inputs=listing, outputs=shown, **_PRIVATE)
-    page.older_button.click(lambda q, n: list_page(q, n, 1), inputs=listing, outputs=shown, **_PRIVATE)
+    page.newer_button.click(newer_page, inputs=listing, outputs=shown, **_PRIVATE)
+    page.older_button.click(older_page, inputs=listing, outputs=shown, **_PRIVATE)
     gr.on([page.pick_find.input, page.pick_find.submit], find_choices, inputs=[page.pick_find, page.pick_articles],
           outputs=page.pick_articles, trigger_mode="always_last", **_PRIVATE)
     after_write = {"fn": handlers.collection_summary, "outputs": page.loaded, **_PRIVATE}

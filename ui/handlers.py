@@ -250,7 +250,7 @@ class Handlers(UploadHandlers):
         by_id = {info["id"]: info for info in infos}
         picked = [by_id[c] for c in dict.fromkeys(chosen_ids) if c in by_id]
         taken = {info["id"] for info in picked}
-        shown = picked + [i for i in self._matching(query)[:limit + len(picked)] if i["id"] not in taken]
+        shown = picked + [i for i in self._matching(query, infos)[:limit + len(picked)] if i["id"] not in taken]
         articles = [(_choice_label(info), info["id"]) for info in shown[:len(picked) + limit]]
         outlets = sorted({info["outlet"] for info in infos} - {""})
         return articles, outlets
@@ -318,9 +318,9 @@ class Handlers(UploadHandlers):
 
     # --- articles ------------------------------------------------------------------------
 
-    def _matching(self, query: str) -> list[dict]:
+    def _matching(self, query: str, infos: list[dict] | None = None) -> list[dict]:
         """The articles whose title or outlet holds every word of `query`, newest added first."""
-        infos = list(reversed(self.article_list()))
+        infos = list(reversed(self.article_list() if infos is None else infos))
         words = (query or "").casefold().split()
         if not words:
             return infos
@@ -337,13 +337,14 @@ class Handlers(UploadHandlers):
     def articles_page(self, query: str = "", page: Any = 1) -> tuple[str, int]:
         """(the list's HTML, the page shown): a page past the last shows the last."""
         query = (query or "").strip()[:200]
-        total = len(self.article_list()) if query else None
-        found = self._matching(query)
+        infos = self.article_list()
+        total = len(infos)
+        found = self._matching(query, infos)
         pages = max(1, -(-len(found) // ARTICLES_PER_PAGE))
         page = min(max(1, int(page) if isinstance(page, (int, float)) and not isinstance(page, bool) else 1), pages)
         first = (page - 1) * ARTICLES_PER_PAGE
         return panels.articles_html(found[first:first + ARTICLES_PER_PAGE], deletable=self.deletable,
-                                    total=len(found) if total is None else total, first=first + 1,
+                                    total=total, first=first + 1,
                                     matching=len(found), query=query), page
 
     def collection_summary(self) -> str:

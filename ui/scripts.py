@@ -130,20 +130,21 @@ FOCUS_OPENER_JS = """
 }
 """
 
-# After a reply: when the newest message is out of the window (the page scrolled after "Clear
-# chat", a phone's short screen), bring the chat and the question box under it into view.
+# After a reply: the page scrolls (as little as it must, and as high as it can) so that the chat
+# with the newest reply and the question box under it are in the window. Otherwise a reply could
+# land out of sight: after "Clear chat" low on a tall page, or on a phone whose examples (hidden
+# once there is a conversation) had pushed the box down.
 SHOW_REPLY_JS = """
 () => {
   const show = () => {
+    const row = document.querySelector('#nqa-input-row');
     const messages = document.querySelectorAll('#nqa-chat .nqa-message');
     const last = messages[messages.length - 1];
-    if (!last) return;
+    if (!row || !last) return;
+    const bottom = row.getBoundingClientRect().bottom + window.scrollY;
+    window.scrollTo(0, Math.max(0, bottom - window.innerHeight + 8));
     const r = last.getBoundingClientRect();
-    if (r.bottom > 0 && r.top < window.innerHeight) return;
-    const row = document.querySelector('#nqa-input-row');
-    if (row) row.scrollIntoView({block: 'end'});
-    const r2 = last.getBoundingClientRect();
-    if (!(r2.bottom > 0 && r2.top < window.innerHeight)) last.scrollIntoView({block: 'nearest'});
+    if (!(r.bottom > 0 && r.top < window.innerHeight)) last.scrollIntoView({block: 'nearest'});
   };
   show();
   setTimeout(show, 150);  // the chat may still be laying the reply out

@@ -115,6 +115,7 @@ button.nqa-delete { color: #b91c1c; margin-left: 0.3rem; }
 @media (max-width: 640px) {
   #nqa-intro p { font-size: 0.85rem; margin: 0.2rem 0 0; }
   #nqa-intro h1 { font-size: 1.2rem; margin: 0; }
+  .nqa-loaded { font-size: 0.85rem; line-height: 1.3; }
   #nqa-source-panel { width: 100vw; box-shadow: none; }
   .nqa-answer { font-size: 1.15rem; }
 }
@@ -147,5 +148,10 @@ footer .show-api, footer a, footer button { color: #4b5563 !important; }
 .dark footer .show-api, .dark footer a, .dark footer button { color: #d1d5db !important; }
 @media (max-width: 640px) {
   .gradio-container .main.app { padding-left: 6px !important; padding-right: 6px !important; }
+  /* A phone's first screen introduces the chat and offers examples; once there is a conversation,
+     the chat takes their room, so the newest reply and the question box share one screen. */
+  .gradio-container:has(#nqa-chat .nqa-question) #nqa-intro p,
+  .gradio-container:has(#nqa-chat .nqa-question) #nqa-examples { display: none !important; }
+  .gradio-container:has(#nqa-chat .nqa-question) #nqa-chat { height: calc(100dvh - 320px) !important; }
 }
 </style>"""
