@@ -66,6 +66,9 @@ def test_axe_finds_no_serious_or_critical_violation(browser, page_url, theme):
     url = page_url.rstrip("/") + f"/?__theme={theme}"
     open_page(browser, url)
     assert browser.execute_script("return document.body.classList.contains('dark')") == (theme == "dark")
+    # the chat's scrollbar follows the theme (in dark mode it was a white strip beside the chat)
+    assert browser.execute_script("return getComputedStyle(document.querySelector('#nqa-chat')).colorScheme") \
+        == ("dark" if theme == "dark" else "normal")
     reply = ask(browser, UN_QUESTION)
     found = {"answer": run_axe(browser)}
     click(browser, reply.find_element("css selector", ".nqa-citation button.nqa-open"))

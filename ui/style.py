@@ -144,6 +144,8 @@ THEME = _theme()
 # Gradio scopes `CSS` to the app's content; the page's own side margins lie outside it, so they
 # are set in <head>. On a phone the width goes to the messages, not to margins.
 HEAD = """<style>
+/* Dark mode's scrollbars (the chat's was a white strip beside it) follow the page's colours. */
+.dark { color-scheme: dark; }
 footer .show-api, footer a, footer button { color: #4b5563 !important; }
 .dark footer .show-api, .dark footer a, .dark footer button { color: #d1d5db !important; }
 @media (max-width: 640px) {
