@@ -13,6 +13,8 @@ own network log (`Network.dataReceived`), split into Gradio's static files (the 
 cached after a first visit) and the rest: the page with its config and the load events' data. The upload is one small .txt through `/add_files`
 with `gradio_client`; its size is that of the JSON result (status, list HTML). Run it with
 PYTHONPATH pointing at another checkout to measure that code on the same index (`--label`).
+With `--no-browser` only the list's and the choices' bytes as the server builds them are
+measured (the code before paging sent 84 MB there, and Chromium stopped answering).
 Writes benchmarks/results/page_bytes-<label>.json.
 """
 
@@ -100,6 +102,20 @@ def page_bytes(url: str, profile: Path) -> dict:
         driver.quit()
 
 
+def server_payload(assistant) -> dict:
+    """What the server builds for a page load's article list and "Search in" choices (the
+    handlers' own output, before it is sent), and how long that takes."""
+    from ui.handlers import Handlers
+
+    handlers = Handlers(assistant)
+    started = time.monotonic()
+    listing = handlers.articles_html()
+    choices = handlers.article_choices()
+    return {"list_html_bytes": len(listing.encode("utf-8")),
+            "choices_json_bytes": len(json.dumps(choices, ensure_ascii=False).encode("utf-8")),
+            "seconds": round(time.monotonic() - started, 2)}
+
+
 def upload_bytes(url: str, folder: Path) -> int:
     from gradio_client import handle_file
     from ui_support import NEW_ARTICLE_TEXT, client
@@ -115,6 +131,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--index", type=Path, required=True, help="folder of the index (built if missing)")
     parser.add_argument("--label", default="after")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="only what the server builds for a page load (a browser given 80 MB of list stops answering)")
     args = parser.parse_args()
 
     from fakes import HashEmbedder, KeywordReader
@@ -127,16 +145,22 @@ def main() -> None:
     settings = Settings(index_dir=args.index / "index", cache_dir=args.index / "cache")
     assistant = Assistant.load(args.index / "index", settings, embedder=HashEmbedder(), reader=KeywordReader({}))
     articles, _ = assistant.collection.store.counts()
-    with tempfile.TemporaryDirectory() as tmp, running_app(assistant) as url:
-        page = page_bytes(url, Path(tmp) / "profile")
-        upload = upload_bytes(url, Path(tmp))
-    report = {"label": args.label, "articles": articles, "page_load": page, "upload_result_bytes": upload}
+    report = {"label": args.label, "articles": articles, "server_payload": server_payload(assistant)}
+    if not args.no_browser:
+        with tempfile.TemporaryDirectory() as tmp, running_app(assistant) as url:
+            report["page_load"] = page_bytes(url, Path(tmp) / "profile")
+            report["upload_result_bytes"] = upload_bytes(url, Path(tmp))
     out = ROOT / "benchmarks" / "results" / f"page_bytes-{args.label}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"{args.label}: {articles:,} articles; page load {page['bytes']:,} bytes in {page['responses']} "
-          f"responses ({page['seconds']} s): {page['data_bytes']:,} of page and data, {page['static_bytes']:,} of "
-          f"Gradio's static files; upload result {upload:,} bytes")
+    payload = report["server_payload"]
+    print(f"{args.label}: {articles:,} articles; the page's article list {payload['list_html_bytes']:,} bytes, "
+          f"its scope choices {payload['choices_json_bytes']:,} bytes")
+    if "page_load" in report:
+        page, upload = report["page_load"], report["upload_result_bytes"]
+        print(f"page load {page['bytes']:,} bytes in {page['responses']} responses ({page['seconds']} s): "
+              f"{page['data_bytes']:,} of page and data, {page['static_bytes']:,} of Gradio's static files; "
+              f"upload result {upload:,} bytes")
 
 
 if __name__ == "__main__":

@@ -249,3 +249,64 @@ def test_found_answers_show_the_label_and_the_chance_of_being_right(handlers):
     html = kept[-1]["html"]
     assert "confidence · about" in html and "% likely right" in html
     assert "nqa-copy" in html and "Geneva" in html.split('class="nqa-copy" value="', 1)[1].split('"', 1)[0]
+
+
+# --- a large collection: the list and the picker send a page of it ------------------------------
+
+def add_ferries(assistant, count: int) -> list[str]:
+    from index.ids import article_id
+    from qa.types import Article
+
+    titles = [f"Ferry timetable {n:02d} for Lakeside" for n in range(1, count + 1)]
+    assistant.collection.add([Article(article_id(t, t + " text."), t, "", None, f"The ferry {t} runs hourly.")
+                              for t in titles])
+    return titles
+
+
+def test_the_article_list_shows_one_page_newest_first_and_searches_titles_and_outlets(handlers, assistant):
+    titles = add_ferries(assistant, 45)
+    total = 47
+    first, number = handlers.articles_page("", 1)
+    assert number == 1 and first.count('class="nqa-article"') == h.ARTICLES_PER_PAGE == 20
+    assert f"{total} articles indexed · showing 1–20" in first and titles[-1] in first and titles[0] not in first
+    last, number = handlers.articles_page("", 99)  # past the end: the last page
+    assert number == 3 and last.count('class="nqa-article"') == total - 40 and "showing 41–47" in last
+    assert 'start="41"' in last and BUNDLED_TITLE in last  # the oldest comes last
+    found, _ = handlers.articles_page("timetable 07", 1)
+    assert "1 match" in found and found.count('class="nqa-article"') == 1 and titles[6] in found
+    by_outlet, _ = handlers.articles_page(BRIDGE_OUTLET.split(".")[0], 1)
+    assert by_outlet.count('class="nqa-article"') == 1 and NEW_ARTICLE_TITLE in by_outlet
+    none, _ = handlers.articles_page("no such words", 1)
+    assert "No article matches" in none and f"{total} articles indexed" in none
+
+
+def test_the_picker_lists_the_chosen_articles_and_matches_only(handlers, assistant):
+    titles = add_ferries(assistant, 45)
+    ids = ids_by_title(handlers)
+    articles, outlets = handlers.article_choices()
+    assert len(articles) == h.CHOICES_SHOWN and outlets == [BRIDGE_OUTLET]
+    # a chosen article stays listed (first), whatever the search, and a deleted one leaves
+    chosen = [ids[titles[0]], "gone-id"]
+    articles, _ = handlers.article_choices("timetable 3", chosen=chosen)
+    assert [value for _, value in articles][0] == ids[titles[0]] and "gone-id" not in {v for _, v in articles}
+    # every word of the search within the title or outlet ("3" also finds 13, 23, 30…)
+    assert {label for label, _ in articles[1:]} == {t for t in titles[1:] if "3" in t}
+    assert len(articles) == 1 + len({t for t in titles[1:] if "3" in t}) <= 1 + h.CHOICES_SHOWN
+
+
+def test_the_first_line_says_how_many_and_which_is_newest(handlers):
+    line = handlers.collection_summary()
+    assert "2 articles</strong> loaded" in line and NEW_ARTICLE_TITLE in line and "(24 Feb 2026)" in line
+
+
+def test_passages_read_are_numbered_by_the_articles_paragraphs(handlers):
+    _, kept, _, _ = final(handlers, "Where will the UN talks resume?")
+    html = kept[0]["html"]
+    read = html.split('class="nqa-sources"', 1)[1]
+    assert "¶ " in read and "passage " not in read.replace("passages", "")
+
+
+def test_the_export_keeps_how_a_follow_up_was_understood(handlers):
+    _, kept, _, _ = final(handlers, "Where will the UN talks resume?")
+    _, kept, _, _ = final(handlers, CLARIFY_QUESTION, kept)
+    assert "*Understood as: “When will the UN talks resume?”*" in kept[-1]["markdown"]
