@@ -165,10 +165,16 @@ def test_search_in_finds_articles_beyond_the_first_page_and_keeps_them_after_a_d
     # the oldest ferry is not among the first choices; typing finds it
     choose_article(browser, "timetable 01", ferry(1)[0])
     wait(browser).until(lambda d: "1 chosen article" in css(d, "#nqa-scope").text)
+    query = css(browser, "#nqa-article-query input, #nqa-article-query textarea")
+    click(browser, query)
+    query.send_keys("doomed notice")
+    wait(browser).until(lambda d: "1 match" in css(d, "#nqa-articles").text)
     item = [li for li in all_css(browser, "#nqa-articles li") if title in li.text][0]
     click(browser, item.find_element("css selector", "button.nqa-delete"))
     wait(browser, 5).until(lambda d: d.switch_to.alert).accept()
     wait(browser).until(lambda d: "Deleted" in css(d, "#nqa-article-status").text)
+    # the list comes back as the user left it: still searched
+    wait(browser).until(lambda d: "No article matches" in css(d, "#nqa-articles").text)
     time.sleep(1.5)  # the choices are refreshed after the delete
     assert "1 chosen article" in css(browser, "#nqa-scope").text
     chosen = browser.execute_script(

@@ -347,7 +347,12 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.older_button.click(older_page, inputs=listing, outputs=shown, **_PRIVATE)
     gr.on([page.pick_find.input, page.pick_find.submit], find_choices, inputs=[page.pick_find, page.pick_articles],
           outputs=page.pick_articles, trigger_mode="always_last", **_PRIVATE)
-    after_write = {"fn": handlers.collection_summary, "outputs": page.loaded, **_PRIVATE}
+
+    def refreshed(query, number):
+        # a write answers with the list's first page; the user's search and page come back here
+        return handlers.collection_summary(), *list_page(query, number)
+
+    after_write = {"fn": refreshed, "inputs": listing, "outputs": [page.loaded, *shown], **_PRIVATE}
     page.opener.click(open_source, outputs=[page.source, page.source_panel], concurrency_limit=None,
                       **_PRIVATE).then(None, js=scripts.SCROLL_TO_CITED_JS)
     page.close_button.click(lambda: gr.Column(visible=False), outputs=page.source_panel, queue=False, **_PRIVATE
