@@ -61,9 +61,45 @@ def clean_title(value, where: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return displayable(value)
+        return displayable(title_text(value)) or None
     log.warning("%s: dropped the title %r (not text)", where, value)
     return None
+
+
+_MARKUP = re.compile(r"<[A-Za-z!/]")
+
+
+def title_text(value: str) -> str:
+    """A title's words: markup taken out, and what scripts and styles hold never among them
+    ("Harbor storm <script>alert(1)</script>closes port" is "Harbor storm closes port")."""
+    if not _MARKUP.search(value):
+        return " ".join(value.split())
+    import lxml.html
+    from lxml import etree
+
+    try:
+        tree = lxml.html.fragment_fromstring(value, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return " ".join(value.split())
+    drop_code(tree)
+    return " ".join(tree.text_content().split())
+
+
+def drop_code(tree) -> None:
+    """Take script, style and template elements out of a parsed page, their text with them; the
+    text after each stays. JSON-LD stays: it is the page's metadata, not code it runs."""
+    for element in tree.xpath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript | //template"
+                              " | self::script | self::style"):
+        parent = element.getparent()
+        if parent is None:
+            continue
+        tail = element.tail or ""
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + " " + tail
+        else:
+            parent.text = (parent.text or "") + " " + tail
+        parent.remove(element)
 
 
 def clean_url(value, where: str) -> str | None:
