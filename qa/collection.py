@@ -290,9 +290,11 @@ class Collection:
         if self._store is None and self.settings.index_dir is not None and not is_index(self.folder):
             self._store = IndexStore.create(self.folder, self.embedder.name, self.embedder.dim)
 
-    def add_text(self, title: str, text: str, source: str = "") -> Article | None:
-        """Index one pasted article; None when it was already indexed."""
-        added = self.add([article_from_text(title, text, source)])
+    def add_text(self, title: str, text: str, source: str = "", published: str | None = None,
+                 outlet: str | None = None) -> Article | None:
+        """Index one pasted article; None when it was already indexed. `published` (YYYY-MM-DD)
+        and `outlet` are optional; a date that is not a real day raises BadArticleError."""
+        added = self.add([article_from_text(title, text, source, published, outlet)])
         return added[0] if added else None
 
     def remove(self, keys: str | Iterable[str]) -> list[Article]:

@@ -225,6 +225,11 @@ def _side_column(page: SimpleNamespace) -> None:
             page.paste_source = gr.Textbox(
                 label="Source link (optional)", max_lines=1, placeholder="https://…"
             )
+            with gr.Row():  # both optional; a text that states them in a dateline needs neither
+                page.paste_outlet = gr.Textbox(label="Outlet (optional)", max_lines=1, placeholder="The Guardian",
+                                               elem_id="nqa-paste-outlet")
+                page.paste_published = gr.Textbox(label="Published (optional, YYYY-MM-DD)", max_lines=1,
+                                                  placeholder="2017-11-21", elem_id="nqa-paste-published")
             page.paste_button = gr.Button("Add article", elem_id="nqa-paste-add")
             page.add_status = gr.HTML(elem_id="nqa-add-status")
             page.links = gr.Textbox(label="Add by link", lines=2, placeholder="https://… (a page, feed, sitemap or PDF; "
@@ -367,9 +372,9 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.job_timer.tick(job_tick, inputs=page.job, outputs=[page.upload_status, page.articles, page.job_timer],
                         **_PRIVATE)
 
-    def add_text(title, text, source, request: gr.Request):
+    def add_text(title, text, source, outlet="", published="", request: gr.Request = None):
         with acting_as(access.check_write(request, "add articles")), page.write_gate:
-            return handlers.add_text(title, text, source)
+            return handlers.add_text(title, text, source, outlet, published)
 
     def add_links(links, request: gr.Request):
         with acting_as(access.check_write(request, "add articles")), page.write_gate:
@@ -389,8 +394,9 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
            ).then(job_started, outputs=[page.job, page.job_timer], **_PRIVATE)
     page.paste_button.click(
         add_text,
-        inputs=[page.paste_title, page.paste_text, page.paste_source],
-        outputs=[page.add_status, page.articles, page.paste_title, page.paste_text, page.paste_source],
+        inputs=[page.paste_title, page.paste_text, page.paste_source, page.paste_outlet, page.paste_published],
+        outputs=[page.add_status, page.articles, page.paste_title, page.paste_text, page.paste_source,
+                 page.paste_outlet, page.paste_published],
         api_name="add_text",
         **_WRITE,
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE)

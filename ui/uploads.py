@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -199,18 +200,21 @@ class UploadHandlers:
         failed = any(kind == "error" for kind, _ in lines)
         return panels.status_html(lines), self.articles_html(), text if failed else ""
 
-    def add_text(self, title: str, text: str, source: str) -> tuple[str, str, str, str, str]:
-        """Add a pasted article. Returns (status, articles, title, text, source box values).
+    def add_text(self, title: str, text: str, source: str, outlet: str = "",
+                 published: str = "") -> tuple[str, ...]:
+        """Add a pasted article. Returns (status, articles, title, text, source, outlet, published
+        box values).
 
         The boxes are cleared after a success and kept after a failure, so nothing typed is lost.
         """
         title, text, source = (title or "").strip(), text or "", (source or "").strip()
-        keep = (title, text, source)
-        problem = check_pasted(title, text, source)
+        outlet, published = (outlet or "").strip(), (published or "").strip()
+        keep = (title, text, source, outlet, published)
+        problem = check_pasted(title, text, source) or check_outlet_and_date(outlet, published)
         if problem:
             return panels.status_html([("error", problem)]), self.articles_html(), *keep
         try:
-            article = self.assistant.collection.add_text(title, text, source)
+            article = self.assistant.collection.add_text(title, text, source, published or None, outlet or None)
         except QAError as e:
             return panels.status_html([("error", str(e))]), self.articles_html(), *keep
         except Exception:
@@ -219,8 +223,8 @@ class UploadHandlers:
         if article is None:
             status = [("ok", f"“{title}” is already indexed.")]
         else:
-            status = [("ok", f"Added “{article.title}”.")]
-        return panels.status_html(status), self.articles_html(), "", "", ""
+            status = [("ok", f"Added “{article.title}”{_dated(article)}.")]
+        return panels.status_html(status), self.articles_html(), "", "", "", "", ""
 
 
 def _upload_source(source: str, path: Path) -> str:
@@ -267,3 +271,19 @@ def check_pasted(title: str, text: str, source: str) -> str | None:
     if source and render.safe_link(source) is None:
         return "The source must be a web address starting with http:// or https:// (or left empty)."
     return None
+
+
+def check_outlet_and_date(outlet: str, published: str) -> str | None:
+    """Why a typed outlet or published date is refused before indexing, or None (whether the
+    date is a real day the collection checks, and says why not: a date is never guessed)."""
+    if len(outlet) > 100:
+        return "The outlet's name is over 100 characters."
+    if published and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", published):
+        return f"The published date must be written YYYY-MM-DD, such as 2017-11-21; “{published}” is not."
+    return None
+
+
+def _dated(article) -> str:
+    """" (The Guardian, 2017-11-21)" for what the article states, "" when it states neither."""
+    facts = [f for f in (article.site_name, article.published) if f]
+    return f" ({', '.join(facts)})" if facts else ""
