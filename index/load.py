@@ -19,7 +19,7 @@ from pathlib import Path
 
 from index.clean import clean_article_text, normalize_text
 from index.ids import article_id
-from index.metadata import clean_published, clean_title, clean_url, displayable, source_of_path
+from index.metadata import clean_published, clean_title, clean_url, collect_warnings, displayable, source_of_path
 from index.types import Article
 from index.errors import BadArticleError
 
@@ -56,6 +56,7 @@ class SquadQuestion:
 class LoadReport:
     articles: list[Article] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (where, what was dropped): loaded all the same
 
 
 def _check_regular(path: Path) -> int:
@@ -309,7 +310,11 @@ def load_file_into(report: LoadReport, file: Path, limits=None, skip_url=None) -
     `limits` and `skip_url` matter for a saved feed or sitemap, whose entries may be fetched
     (`index.sources.load_listing`)."""
     try:
-        _load_file(file, report, limits, skip_url)
+        with collect_warnings() as found:
+            try:
+                _load_file(file, report, limits, skip_url)
+            finally:
+                report.warnings.extend(found)
     except BadArticleError as e:
         report.skipped.append((source_of_path(file), displayable(str(e)).removeprefix(f"{source_of_path(file)}: ")))
 

@@ -8,6 +8,8 @@ of the index (the chat's article list, citations, JSON output) can rely on the t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -15,6 +17,29 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
+
+# the warnings of the load in progress, for whoever gave the file (`collect_warnings`)
+_WARNINGS: contextvars.ContextVar[list | None] = contextvars.ContextVar("metadata_warnings", default=None)
+
+
+@contextlib.contextmanager
+def collect_warnings():
+    """Gather the (where, what) warnings of a load in this context, so they reach the person who
+    gave the file, not only the server's log."""
+    found: list[tuple[str, str]] = []
+    token = _WARNINGS.set(found)
+    try:
+        yield found
+    finally:
+        _WARNINGS.reset(token)
+
+
+def warn(where: str, what: str) -> None:
+    """A field dropped from `where`: logged, and gathered for the uploader (`collect_warnings`)."""
+    log.warning("%s: %s", where, what)
+    found = _WARNINGS.get()
+    if found is not None:
+        found.append((where, what))
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -62,7 +87,7 @@ def clean_title(value, where: str) -> str | None:
         return None
     if isinstance(value, str):
         return displayable(title_text(value)) or None
-    log.warning("%s: dropped the title %r (not text)", where, value)
+    warn(where, f"dropped the title {value!r} (not text)")
     return None
 
 
@@ -107,7 +132,7 @@ def clean_url(value, where: str) -> str | None:
         return None
     if isinstance(value, str) and re.match(r"^https?://\S+$", value.strip()):
         return displayable(value.strip())
-    log.warning("%s: dropped the url %r (not an http or https address)", where, value)
+    warn(where, f"dropped the url {value!r} (not an http or https address)")
     return None
 
 
@@ -127,5 +152,5 @@ def clean_published(value, where: str) -> str | None:
                 pass
         else:
             return parsed.date().isoformat() if len(text) == 10 else parsed.isoformat()
-    log.warning("%s: dropped the published date %r (not an ISO date such as 2017-11-21)", where, value)
+    warn(where, f"dropped the published date {value!r} (not an ISO date such as 2017-11-21)")
     return None

@@ -88,6 +88,10 @@ class UploadHandlers:
         lines = [("error", f"{_upload_source(where, path)}: "
                            f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
                  for where, reason in report.skipped]
+        # what was dropped from an article that was still added (a javascript: link, a date
+        # that is not one): the uploader is told, not only the server's log
+        lines += [("warning", f"{_upload_source(where, path)}: {_without_path(what, path)}")
+                  for where, what in getattr(report, "warnings", [])]
         articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
         if not articles:
             return [], lines or [("error", f"{name}: no article found in this file.")]

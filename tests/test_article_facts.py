@@ -1,0 +1,120 @@
+"""Dates and outlets for every article, no lost title line, no script in a title, and every
+warning about an upload shown to its uploader (issue 24, items 4 and 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.clean import clean_article_text
+from index.datelines import day_of, stated_date_and_outlet
+from index.load import article_from_text, load_paths
+from index.metadata import title_text
+from qa.errors import BadArticleError
+from ui import handlers as h
+from ui_support import fast_assistant
+
+SEED = Path(__file__).resolve().parents[1] / "qa" / "data"
+
+# (opening of an article, the date it states, the outlet it states): real forms of datelines and bylines
+LABELLED = [
+    ("MOSCOW, Nov. 21, 2017 (Reuters) - Russian President Vladimir Putin met Assad.", "2017-11-21", "Reuters"),
+    ("MOSCOW, Nov. 21 (Reuters) - Putin met Assad in Sochi.", None, "Reuters"),  # no year: no date
+    ("GENEVA (AP) — The talks will resume next week.", None, "AP"),
+    ("LONDON, 21 November 2017 (AFP) – Britain said on Tuesday.", "2017-11-21", "AFP"),
+    ("By Jane Doe | The Guardian | 21 November 2017\n\nThe council met.", "2017-11-21", "The Guardian"),
+    ("Published: 2017-11-21\n\nThe council met on Monday.", "2017-11-21", None),
+    ("Updated: Tuesday, November 21, 2017\nSource: BBC News\n\nText.", "2017-11-21", "BBC News"),
+    ("Date: 21st March 2016\n\nThe storm closed the port.", "2016-03-21", None),
+    ("The council met on 21 November 2017 to vote on Main Street.", None, None),  # a date in the prose
+    ("Published: Nov 31, 2017\n\nNo such day.", None, None),
+    ("Published: 2999-01-01\n\nIn the future.", None, None),
+    ("In 1998, 40,000 people marched. On March 3 police said 12 were held.", None, None),
+    ("Tiny report 12\n\nThe harbor reopened on Tuesday.", None, None),
+]
+
+
+@pytest.mark.parametrize("text, published, outlet", LABELLED)
+def test_a_dateline_or_byline_gives_the_date_and_outlet_it_states_and_nothing_else(text, published, outlet):
+    assert stated_date_and_outlet(text) == (published, outlet)
+
+
+def test_a_day_needs_day_month_and_year():
+    assert day_of("21 November 2017") == "2017-11-21"
+    assert day_of("November 2017") is None and day_of("Nov. 21") is None and day_of("2017") is None
+
+
+def test_the_bundled_article_states_no_date_and_gets_none():
+    articles = load_paths([next(SEED.glob("*.txt"))]).articles
+    assert articles and all(a.published is None and a.site_name is None for a in articles)
+
+
+def test_text_and_markdown_files_get_their_stated_date_and_outlet(tmp_path):
+    (tmp_path / "a.txt").write_text("Harbor storm closes port\n\nMOSCOW, Nov. 21, 2017 (Reuters) - The port closed.")
+    (tmp_path / "b.md").write_text("---\ntitle: Council closes Main Street\ndate: 2017-11-20\n"
+                                   "outlet: Springfield Gazette\n---\n\nThe council voted on Monday to close it.\n")
+    (tmp_path / "c.txt").write_text("Harbor storm closes port\n\nThe port closed on 21 November 2017, officials said.")
+    by_name = {Path(a.source).name: a for a in load_paths(sorted(tmp_path.iterdir())).articles}
+    assert (by_name["a.txt"].published, by_name["a.txt"].site_name) == ("2017-11-21", "Reuters")
+    b = by_name["b.md"]
+    assert (b.title, b.published, b.site_name) == ("Council closes Main Street", "2017-11-20", "Springfield Gazette")
+    assert "title:" not in b.text
+    assert (by_name["c.txt"].published, by_name["c.txt"].site_name) == (None, None)
+
+
+def test_a_pasted_article_takes_a_checked_date_and_an_outlet():
+    article = article_from_text("Harbor storm", "The port closed on Tuesday.", published="2017-11-21",
+                                outlet=" The  Guardian ")
+    assert (article.published, article.site_name) == ("2017-11-21", "The Guardian")
+    for bad in ("21/11/2017", "2017-02-30", "next Tuesday", "2999-01-01"):
+        with pytest.raises(BadArticleError, match="YYYY-MM-DD"):
+            article_from_text("Harbor storm", "The port closed on Tuesday.", published=bad)
+
+
+def test_a_short_first_line_is_kept_as_the_title_and_no_text_is_lost():
+    title, body = clean_article_text("Tiny report 12\n\nThe harbor reopened on Tuesday after the storm.")
+    assert (title, body) == ("Tiny report 12", "The harbor reopened on Tuesday after the storm.")
+    # site chrome before a real headline is still not taken for the title
+    seed = next(SEED.glob("*.txt")).read_text()
+    assert clean_article_text(seed)[0] == "Putin Hosts Surprise Syrian Talks With Assad In Sochi"
+
+
+HOSTILE_H1 = "Harbor storm <script>alert(1)</script>closes port<style>h1{color:red}</style>"
+
+
+def test_script_and_style_never_reach_a_title(tmp_path):
+    assert title_text(HOSTILE_H1) == "Harbor storm closes port"
+    page = tmp_path / "page.html"
+    page.write_text(f"<html><body><h1>{HOSTILE_H1}</h1><p>The harbor was closed on Tuesday after a storm damaged "
+                    "the main pier, officials said.</p><p>Ships were diverted to the northern terminal while "
+                    "engineers inspected the damage.</p></body></html>")
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps([{"title": HOSTILE_H1, "text": "The harbor was closed on Tuesday."}]))
+    titles = [a.title for a in load_paths([page, records]).articles]
+    assert titles == ["Harbor storm closes port", "Harbor storm closes port"]
+
+
+def test_every_warning_about_an_upload_reaches_the_uploader(tmp_path):
+    handlers = h.Handlers(fast_assistant(tmp_path / "index"))
+    upload = tmp_path / "upload" / "records.json"
+    upload.parent.mkdir()
+    upload.write_text(json.dumps([{"title": "Harbor storm closes port", "text": "The harbor was closed on Tuesday.",
+                                   "url": "javascript:alert(1)", "published": "last Tuesday"}]))
+    status, _, _ = handlers.add_files([str(upload)])
+    assert "Added “Harbor storm closes port”" in status
+    assert "records.json#1: dropped the url" in status and "javascript:alert(1)" in status
+    assert "dropped the published date" in status and "nqa-status-warning" in status
+    assert str(upload.parent) not in status
+
+
+def test_the_paste_form_takes_an_outlet_and_refuses_a_bad_date(tmp_path):
+    handlers = h.Handlers(fast_assistant(tmp_path))
+    status, _, *boxes = handlers.add_text("Harbor storm", "The port closed on Tuesday.", "", "Guardian", "21/11/2017")
+    assert "YYYY-MM-DD" in status and boxes == ["Harbor storm", "The port closed on Tuesday.", "", "Guardian",
+                                                "21/11/2017"]
+    status, articles, *boxes = handlers.add_text("Harbor storm", "The port closed on Tuesday.", "", "Guardian",
+                                                 "2017-11-21")
+    assert "Added “Harbor storm” (Guardian, 2017-11-21)" in status and boxes == [""] * 5
+    assert handlers.assistant.collection.articles()[-1].published == "2017-11-21"
