@@ -118,3 +118,42 @@ def test_the_paste_form_takes_an_outlet_and_refuses_a_bad_date(tmp_path):
                                                  "2017-11-21")
     assert "Added “Harbor storm” (Guardian, 2017-11-21)" in status and boxes == [""] * 5
     assert handlers.assistant.collection.articles()[-1].published == "2017-11-21"
+
+
+# --- a date filter says how many undated articles it left out --------------------------------
+
+def test_a_date_filter_says_how_many_articles_without_a_date_it_left_out(tmp_path):
+    from qa.scope import Scope, count_undated, undated_note
+
+    handlers = h.Handlers(fast_assistant(tmp_path))  # the bundled article: no date
+    collection = handlers.assistant.collection
+    collection.add_text("Harbor storm closes port", "The harbor closed on Tuesday after the storm.")
+    collection.add_text("Council closes Main Street", "The council voted to close Main Street.",
+                        published="2017-11-21")
+    result = handlers.assistant.ask("Where will the UN talks resume?", scope=Scope.parse(since="2017-01-01"))
+    assert result.undated_left_out == 2
+    assert handlers.assistant.ask("Where will the UN talks resume?").undated_left_out == 0
+    assert count_undated(Scope.parse(outlets=["bbc.co.uk"], until="2018-01-01"), collection.article_infos()) == 0
+    assert undated_note(1) == "1 article without a date was left out"
+    messages = list(handlers.respond("Where will the UN talks resume?", [], None, None, "2017-01-01", None, None))[-1][0]
+    assert "2 articles without a date were left out" in str(messages[-1]["content"])
+    assert handlers.ask("Where will the UN talks resume?", since="2017-01-01")["undated_left_out"] == 2
+
+
+def test_qa_ask_says_how_many_articles_without_a_date_it_left_out(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    qa = Path(sys.executable).parent / "qa"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", NEWSQA_CACHE=str(tmp_path / "cache"))
+    dated = tmp_path / "dated.txt"
+    dated.write_text("Harbor storm closes port\n\nBy Jane Doe | Harbor Times | 21 November 2017\n\n"
+                     "The harbor closed on Tuesday after the storm damaged the main pier.")
+    seed = next(SEED.glob("*.txt"))
+    subprocess.run([qa, "index", "build", seed, dated, "--index", tmp_path / "idx"], env=env, check=True,
+                   capture_output=True, timeout=300)
+    out = subprocess.run([qa, "ask", "When did the harbor close?", "--index", tmp_path / "idx", "--since",
+                          "2017-01-01"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "1 article without a date was left out" in out.stdout
