@@ -23,6 +23,7 @@ What this leaves out: asking (`qa.assistant`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -34,7 +35,7 @@ from pathlib import Path
 from index.embed import Embedder, SentenceEmbedder, precision_of
 from index.ids import text_hash
 from index.ingest import ingest, ingest_parts
-from index.load import LoadReport, article_from_text, load_paths
+from index.load import LoadReport, article_from_text, check_published, load_paths
 from index.fetch import DEFAULT_LIMITS, FetchLimits
 from index.sources import load_sources
 from index.store import BUILDING, COMPLETE, AddResult, IndexStore, PassageStore, is_index, write_lock
@@ -296,6 +297,17 @@ class Collection:
         and `outlet` are optional; a date that is not a real day raises BadArticleError."""
         added = self.add([article_from_text(title, text, source, published, outlet)])
         return added[0] if added else None
+
+    @staticmethod
+    def with_given_facts(articles: Sequence[Article], published: str | None = None,
+                         outlet: str | None = None) -> list[Article]:
+        """The articles with a date and outlet a user gave for them (an upload's fields), where an
+        article states none of its own. A date that is not a real YYYY-MM-DD day raises
+        BadArticleError: it is refused, never guessed."""
+        published = check_published(published)
+        outlet = " ".join(outlet.split()) if isinstance(outlet, str) and outlet.strip() else None
+        return [dataclasses.replace(a, published=a.published or published, site_name=a.site_name or outlet)
+                for a in articles]
 
     def remove(self, keys: str | Iterable[str]) -> list[Article]:
         """Remove articles by id, URL or file path; returns those removed (none found: an empty list)."""

@@ -157,3 +157,26 @@ def test_qa_ask_says_how_many_articles_without_a_date_it_left_out(tmp_path):
                           "2017-01-01"], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "1 article without a date was left out" in out.stdout
+
+
+def test_an_upload_takes_an_outlet_and_date_for_files_that_state_none(tmp_path):
+    handlers = h.Handlers(fast_assistant(tmp_path / "index"))
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    plain = folder / "plain.txt"
+    plain.write_text("Harbor storm closes port\n\nThe harbor closed on Tuesday after the storm damaged the pier.")
+    stated = folder / "stated.txt"
+    stated.write_text("Council closes Main Street\n\nSPRINGFIELD, March 3, 2016 (AP) — The council voted to close it.")
+    bad = folder / "bad.txt"
+    bad.write_text("Bridge reopens\n\nThe bridge reopened on Monday.")
+    status, _, _ = handlers.add_files([str(bad)], "Harbor Times", "2017-02-30")
+    assert "YYYY-MM-DD" in status and "No files were added" in status
+    assert "Bridge reopens" not in {a.title for a in handlers.assistant.collection.articles()}
+    status, _, _ = handlers.add_files([str(plain), str(stated)], "Harbor Times", "2017-11-21")
+    assert "Added “Harbor storm closes port”" in status and "Added “Council closes Main Street”" in status
+    by_title = {a.title: a for a in handlers.assistant.collection.articles()}
+    assert (by_title["Harbor storm closes port"].published, by_title["Harbor storm closes port"].site_name) == (
+        "2017-11-21", "Harbor Times")
+    # what a file states is kept: the fields fill only what it leaves out
+    assert (by_title["Council closes Main Street"].published, by_title["Council closes Main Street"].site_name) == (
+        "2016-03-03", "AP")

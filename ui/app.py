@@ -216,6 +216,11 @@ def _side_column(page: SimpleNamespace) -> None:
                 elem_id="nqa-upload",
             )
             page.upload_status = gr.HTML(elem_id="nqa-upload-status")  # right by the drop zone
+            with gr.Row():  # for files that state none; fill them in before dropping the files
+                page.upload_outlet = gr.Textbox(label="Outlet of the files (optional)", max_lines=1,
+                                                elem_id="nqa-upload-outlet")
+                page.upload_published = gr.Textbox(label="Published (optional, YYYY-MM-DD)", max_lines=1,
+                                                   placeholder="2017-11-21", elem_id="nqa-upload-published")
             # a large upload's job, kept in the browser so that a reload goes on showing it
             page.job = gr.BrowserState("", storage_key="newsqa-upload-job")
             page.job_timer = gr.Timer(1.0, active=False)
@@ -324,7 +329,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
 
     started_jobs: dict[str, str] = {}  # session -> the job its last upload started
 
-    def add_files(paths, request: gr.Request):
+    def add_files(paths, outlet="", published="", request: gr.Request = None):
         try:
             who = access.check_write(request, "add articles")
         except gr.Error:
@@ -333,11 +338,11 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         if handlers.is_large(paths, page.job_min_bytes):
             job = page.jobs.start(who, len(paths), functools.partial(
                 handlers.run_upload_job, list(paths), writing=functools.partial(writing, who),
-                chunk_articles=CHUNK_ARTICLES))
+                chunk_articles=CHUNK_ARTICLES, outlet=outlet, published=published))
             started_jobs[request.session_hash or ""] = job.id
             return job_html(job), handlers.articles_html(), None
         with writing(who):
-            return handlers.add_files(paths)
+            return handlers.add_files(paths, outlet, published)
 
     def job_started(request: gr.Request):
         job_id = started_jobs.pop(request.session_hash or "", None)
@@ -388,7 +393,8 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.deleter.click(delete_from_page, outputs=[page.article_status, page.articles], **_PRIVATE, **_WRITE).then(
         scope_choices, inputs=picks, outputs=picks, **_PRIVATE)
     page.files.upload(
-        add_files, inputs=page.files, outputs=[page.upload_status, page.articles, page.files],
+        add_files, inputs=[page.files, page.upload_outlet, page.upload_published],
+        outputs=[page.upload_status, page.articles, page.files],
         api_name="add_files", **_WRITE
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE
            ).then(job_started, outputs=[page.job, page.job_timer], **_PRIVATE)
