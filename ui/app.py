@@ -329,7 +329,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
 
     started_jobs: dict[str, str] = {}  # session -> the job its last upload started
 
-    def add_files(paths, outlet="", published="", request: gr.Request = None):
+    def add_files(paths, outlet=None, published=None, request: gr.Request = None):  # None: optional in the API
         try:
             who = access.check_write(request, "add articles")
         except gr.Error:
@@ -377,7 +377,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.job_timer.tick(job_tick, inputs=page.job, outputs=[page.upload_status, page.articles, page.job_timer],
                         **_PRIVATE)
 
-    def add_text(title, text, source, outlet="", published="", request: gr.Request = None):
+    def add_text(title, text, source, outlet=None, published=None, request: gr.Request = None):
         with acting_as(access.check_write(request, "add articles")), page.write_gate:
             return handlers.add_text(title, text, source, outlet, published)
 
