@@ -97,10 +97,12 @@ class Assistant:
         reader = reader if reader is not None else make_reader(settings)
         return cls(reader=reader, collection=Collection.upgrade(index_dir, settings, embedder))
 
-    def add(self, sources: Sequence[str | Path | Article], progress: bool = False) -> list[Article]:
+    def add(self, sources: Sequence[str | Path | Article], progress: bool = False, *,
+            published: str | None = None, outlet: str | None = None) -> list[Article]:
         """Index more articles: paths, web addresses (feeds, sitemaps, pages, PDFs) or `Article`s
-        (`Collection.add`); returns the ones that were new."""
-        return self.collection.add(sources, progress)
+        (`Collection.add`); returns the ones that were new. `published` (YYYY-MM-DD) and `outlet`
+        go to the articles that state none."""
+        return self.collection.add(sources, progress, published=published, outlet=outlet)
 
     def warm_up(self) -> None:
         """Open the index and load the embedder and the reader now (safe to call twice)."""

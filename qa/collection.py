@@ -235,16 +235,22 @@ class Collection:
 
     # ---- writing ------------------------------------------------------------------------------
     def add(self, sources: Sources, progress: bool = False, *, replace: bool = True,
-            public_links_only: bool = False) -> list[Article]:
+            public_links_only: bool = False, published: str | None = None,
+            outlet: str | None = None) -> list[Article]:
         """Index more articles (only the new data is written); returns the ones that were new.
 
         An article under the URL, or from the single-article file, of an indexed one replaces it
         (`last_add_result.replaced` lists the old versions), unless `replace` is False.
         `public_links_only`: refuse links (and redirects) to this machine or a private network,
-        for a server that fetches what its users type.
+        for a server that fetches what its users type. `published` (YYYY-MM-DD) and `outlet` are
+        given to every article that states none (`with_given_facts`; a bad date is refused first).
         """
+        if published is not None or outlet is not None:
+            self.with_given_facts([], published, outlet)  # a bad date fails before anything is read
         limits = FetchLimits(private_addresses=False) if public_links_only else DEFAULT_LIMITS
         articles, report = _articles_from(sources, limits=limits)
+        if published is not None or outlet is not None:
+            articles = self.with_given_facts(articles, published, outlet)
         self.last_load_report = report
         if not articles and report.skipped:
             raise BadArticleError(_reasons(report.skipped))

@@ -180,3 +180,24 @@ def test_an_upload_takes_an_outlet_and_date_for_files_that_state_none(tmp_path):
     # what a file states is kept: the fields fill only what it leaves out
     assert (by_title["Council closes Main Street"].published, by_title["Council closes Main Street"].site_name) == (
         "2016-03-03", "AP")
+
+
+def test_qa_index_add_takes_an_outlet_and_a_date_for_files_that_state_none(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    qa = Path(sys.executable).parent / "qa"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", NEWSQA_CACHE=str(tmp_path / "cache"))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Harbor storm closes port\n\nThe harbor closed on Tuesday after the storm damaged the pier.")
+    run = lambda *args: subprocess.run([qa, *map(str, args)], env=env, capture_output=True, text=True,  # noqa: E731
+                                       timeout=300)
+    refused = run("index", "add", plain, "--index", tmp_path / "idx", "--published", "2017-02-30")
+    assert refused.returncode == 1 and "YYYY-MM-DD" in refused.stderr and "Traceback" not in refused.stderr
+    added = run("index", "add", plain, "--index", tmp_path / "idx", "--published", "2017-11-21",
+                "--outlet", "Harbor Times")
+    assert added.returncode == 0, added.stderr
+    info = json.loads(run("index", "info", "--index", tmp_path / "idx", "--json").stdout)
+    article = next(a for a in info["articles"] if a["title"] == "Harbor storm closes port")
+    assert (article["published"], article["site_name"]) == ("2017-11-21", "Harbor Times")
