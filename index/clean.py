@@ -59,15 +59,23 @@ def clean_article_text(raw: str, title: str | None = None) -> tuple[str, str]:
     """Return (title, body). Body paragraphs (one per kept line) are joined by blank lines.
 
     When no title is given, the first headline-like line before the body is taken as the
-    title and removed from the body; failing that, the first line's opening words.
+    title and removed from the body; failing that, a short first line that the fragment rule
+    dropped from the body (a file's plain title); failing that, the first line's opening words.
     """
-    lines = clean_lines(normalize_text(raw).split("\n"))
+    raw_lines = normalize_text(raw).split("\n")
+    lines = clean_lines(raw_lines)
     if title is None:
         for i, line in enumerate(lines[:8]):
             if looks_like_headline(line):
                 title = line
                 del lines[i]
                 break
+    if title is None:
+        # no headline, but a short first line ("Tiny report 12"): the file's title, which the
+        # fragment rule dropped; kept as the title, so no words of the file are lost
+        first = next((line.strip() for line in raw_lines if line.strip()), "")
+        if first and is_fragment(first) and lines:
+            title = first
     if title is None:
         first = lines[0] if lines else ""
         words = first.split()

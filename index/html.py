@@ -18,7 +18,7 @@ import re
 
 from index.errors import BadArticleError
 from index.load import make_article
-from index.metadata import clean_published, clean_title, clean_url, displayable, is_url, outlet_of
+from index.metadata import clean_published, clean_title, clean_url, displayable, drop_code, is_url, outlet_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def article_from_html(html: str, where: str, url: str | None = None, fallback_pu
     text = trafilatura.extract(tree, include_comments=False, include_tables=False, favor_precision=True)
     if not text:
         raise BadArticleError(f"{where}: not an article (no article text found in the page)")
+    drop_code(tree)  # a script inside a heading would otherwise be read into the title
     meta = trafilatura.extract_metadata(tree, default_url=url, extensive=False,
                                         date_config={"extensive_search": False, "original_date": True})
     title = clean_title(meta.title, where) if meta else None

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.clean import clean_article_text, normalize_text
 from index.ids import article_id
-from index.metadata import clean_published, clean_title, clean_url, displayable, source_of_path
+from index.metadata import clean_published, clean_title, clean_url, collect_warnings, displayable, source_of_path
 from index.types import Article
 from index.errors import BadArticleError
 
@@ -55,6 +56,7 @@ class SquadQuestion:
 class LoadReport:
     articles: list[Article] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (where, what was dropped): loaded all the same
 
 
 def _check_regular(path: Path) -> int:
@@ -110,14 +112,48 @@ def make_article(raw_text: str, source: str, title: str | None = None, published
 
 
 def load_text(path: Path) -> list[Article]:
-    return [make_article(read_text_file(path), source_of_path(path))]
+    text = read_text_file(path)
+    return [with_stated_facts(make_article(text, source_of_path(path)), text)]
+
+
+def with_stated_facts(article: Article, text: str, front_matter: dict | None = None) -> Article:
+    """The article with the date and outlet its opening lines state (`index.datelines`), where it
+    has none yet; a text that states none keeps none."""
+    from dataclasses import replace
+
+    from index.datelines import stated_date_and_outlet
+
+    published, outlet = stated_date_and_outlet(text, front_matter)
+    return replace(article, published=article.published or published,
+                   site_name=article.site_name or (displayable(outlet) if outlet else None))
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """A Markdown file's YAML front matter (`---` lines around `date: ...`) and the rest; a block
+    that is not a YAML mapping stays in the text."""
+    import yaml
+
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(data, dict):
+        return {}, text
+    return data, text[match.end():]
 
 
 def load_markdown(path: Path) -> list[Article]:
     """Markdown to plain text with markdown-it's parser: headings and paragraphs keep their words."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").parse(read_text_file(path))
+    front_matter, source_text = split_front_matter(read_text_file(path))
+    tokens = MarkdownIt("commonmark").parse(source_text)
     title, blocks, in_heading = None, [], False
     for token in tokens:
         if token.type == "heading_open":
@@ -132,7 +168,10 @@ def load_markdown(path: Path) -> list[Article]:
                 title = text
             else:
                 blocks.append(text)
-    return [make_article("\n".join(blocks), source_of_path(path), title)]
+    if title is None and isinstance(front_matter.get("title"), str):
+        title = clean_title(front_matter["title"], source_of_path(path))
+    body = "\n".join(blocks)
+    return [with_stated_facts(make_article(body, source_of_path(path), title), body, front_matter)]
 
 
 def load_html(path: Path) -> list[Article]:
@@ -271,7 +310,11 @@ def load_file_into(report: LoadReport, file: Path, limits=None, skip_url=None) -
     `limits` and `skip_url` matter for a saved feed or sitemap, whose entries may be fetched
     (`index.sources.load_listing`)."""
     try:
-        _load_file(file, report, limits, skip_url)
+        with collect_warnings() as found:
+            try:
+                _load_file(file, report, limits, skip_url)
+            finally:
+                report.warnings.extend(found)
     except BadArticleError as e:
         report.skipped.append((source_of_path(file), displayable(str(e)).removeprefix(f"{source_of_path(file)}: ")))
 
@@ -312,8 +355,32 @@ def _load_file(path: Path, report: LoadReport, limits=None, skip_url=None) -> No
                               f".pdf, .warc, .warc.gz, .arc, .xml, .rss or .atom)")
 
 
-def article_from_text(title: str, text: str, source: str = "") -> Article:
-    """An article pasted as text (the UI's paste box)."""
+def article_from_text(title: str, text: str, source: str = "", published: str | None = None,
+                      outlet: str | None = None) -> Article:
+    """An article pasted as text (the UI's paste box). A date or outlet given is checked and
+    kept; where none is given, what the text's dateline or byline states (never a guess)."""
     if not normalize_text(text).strip():
         raise BadArticleError("the pasted article is empty")
-    return make_article(text, source, title.strip() or None)
+    published = check_published(published)
+    outlet = " ".join(outlet.split()) if isinstance(outlet, str) and outlet.strip() else None
+    article = make_article(text, source, title.strip() or None, published)
+    if outlet:
+        from dataclasses import replace
+
+        article = replace(article, site_name=displayable(outlet))
+    return with_stated_facts(article, text)
+
+
+def check_published(value) -> str | None:
+    """A published date a user typed, as YYYY-MM-DD, or BadArticleError saying why it is refused
+    (it is never guessed from a form it does not take)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    from index.datelines import day_of
+
+    text = value.strip() if isinstance(value, str) else value
+    day = day_of(text) if isinstance(text, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    if day is None:
+        raise BadArticleError(f"the published date must be a real day written YYYY-MM-DD, such as 2017-11-21, "
+                              f"not in the future; {value!r} is not")
+    return day

@@ -8,6 +8,8 @@ of the index (the chat's article list, citations, JSON output) can rely on the t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -15,6 +17,29 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
+
+# the warnings of the load in progress, for whoever gave the file (`collect_warnings`)
+_WARNINGS: contextvars.ContextVar[list | None] = contextvars.ContextVar("metadata_warnings", default=None)
+
+
+@contextlib.contextmanager
+def collect_warnings():
+    """Gather the (where, what) warnings of a load in this context, so they reach the person who
+    gave the file, not only the server's log."""
+    found: list[tuple[str, str]] = []
+    token = _WARNINGS.set(found)
+    try:
+        yield found
+    finally:
+        _WARNINGS.reset(token)
+
+
+def warn(where: str, what: str) -> None:
+    """A field dropped from `where`: logged, and gathered for the uploader (`collect_warnings`)."""
+    log.warning("%s: %s", where, what)
+    found = _WARNINGS.get()
+    if found is not None:
+        found.append((where, what))
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -61,9 +86,45 @@ def clean_title(value, where: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return displayable(value)
-    log.warning("%s: dropped the title %r (not text)", where, value)
+        return displayable(title_text(value)) or None
+    warn(where, f"dropped the title {value!r} (not text)")
     return None
+
+
+_MARKUP = re.compile(r"<[A-Za-z!/]")
+
+
+def title_text(value: str) -> str:
+    """A title's words: markup taken out, and what scripts and styles hold never among them
+    ("Harbor storm <script>alert(1)</script>closes port" is "Harbor storm closes port")."""
+    if not _MARKUP.search(value):
+        return " ".join(value.split())
+    import lxml.html
+    from lxml import etree
+
+    try:
+        tree = lxml.html.fragment_fromstring(value, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return " ".join(value.split())
+    drop_code(tree)
+    return " ".join(tree.text_content().split())
+
+
+def drop_code(tree) -> None:
+    """Take script, style and template elements out of a parsed page, their text with them; the
+    text after each stays. JSON-LD stays: it is the page's metadata, not code it runs."""
+    for element in tree.xpath("//script[not(contains(@type, 'ld+json'))] | //style | //noscript | //template"
+                              " | self::script | self::style"):
+        parent = element.getparent()
+        if parent is None:
+            continue
+        tail = element.tail or ""
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + " " + tail
+        else:
+            parent.text = (parent.text or "") + " " + tail
+        parent.remove(element)
 
 
 def clean_url(value, where: str) -> str | None:
@@ -71,7 +132,7 @@ def clean_url(value, where: str) -> str | None:
         return None
     if isinstance(value, str) and re.match(r"^https?://\S+$", value.strip()):
         return displayable(value.strip())
-    log.warning("%s: dropped the url %r (not an http or https address)", where, value)
+    warn(where, f"dropped the url {value!r} (not an http or https address)")
     return None
 
 
@@ -91,5 +152,5 @@ def clean_published(value, where: str) -> str | None:
                 pass
         else:
             return parsed.date().isoformat() if len(text) == 10 else parsed.isoformat()
-    log.warning("%s: dropped the published date %r (not an ISO date such as 2017-11-21)", where, value)
+    warn(where, f"dropped the published date {value!r} (not an ISO date such as 2017-11-21)")
     return None

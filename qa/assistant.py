@@ -17,6 +17,7 @@ the reader and the answer policy. Constructing does no I/O; models load on first
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ from qa.followup import clarification, name_as_written, resolve_followup, retrie
 from qa.reader.registry import make_reader
 from qa.reader.transformers_reader import PassageReading, Reader
 from qa.retrieve import Retriever, is_related, make_retriever, question_terms, retrieve
-from qa.scope import Scope
+from qa.scope import Scope, count_undated
 from qa.settings import Settings
 from qa.types import AskResult, RetrievedPassage, Turn
 
@@ -96,10 +97,12 @@ class Assistant:
         reader = reader if reader is not None else make_reader(settings)
         return cls(reader=reader, collection=Collection.upgrade(index_dir, settings, embedder))
 
-    def add(self, sources: Sequence[str | Path | Article], progress: bool = False) -> list[Article]:
+    def add(self, sources: Sequence[str | Path | Article], progress: bool = False, *,
+            published: str | None = None, outlet: str | None = None) -> list[Article]:
         """Index more articles: paths, web addresses (feeds, sitemaps, pages, PDFs) or `Article`s
-        (`Collection.add`); returns the ones that were new."""
-        return self.collection.add(sources, progress)
+        (`Collection.add`); returns the ones that were new. `published` (YYYY-MM-DD) and `outlet`
+        go to the articles that state none."""
+        return self.collection.add(sources, progress, published=published, outlet=outlet)
 
     def warm_up(self) -> None:
         """Open the index and load the embedder and the reader now (safe to call twice)."""
@@ -180,9 +183,12 @@ class Assistant:
                     for _, _, query, ask_back in asked]
             readings = self.reader.read_many([(resolved, [h.text for h in found])
                                               for (_, resolved, _, _), found in zip(asked, hits)])
-        return [AskResult.clarify(question, resolved, ask_back)
-                if ask_back else self.policy.answer(question, resolved, found, read, query)
-                for (question, resolved, query, ask_back), found, read in zip(asked, hits, readings)]
+            undated = count_undated(Scope.check(scope), self.collection.article_infos())
+        results = [AskResult.clarify(question, resolved, ask_back)
+                   if ask_back else self.policy.answer(question, resolved, found, read, query)
+                   for (question, resolved, query, ask_back), found, read in zip(asked, hits, readings)]
+        # a date limit leaves out the articles that state no date: the result says how many
+        return [dataclasses.replace(r, undated_left_out=undated) for r in results] if undated else results
 
     def _name_as_written(self, name: str) -> str:
         # the articles that mention the name (BM25), not the whole archive; not limited to a

@@ -83,14 +83,18 @@ def index_build(paths: Annotated[list[str], typer.Argument(
 @index_app.command("add")
 def index_add(paths: Annotated[list[str], typer.Argument(
                   help="files or folders of articles, or web addresses (pages, RSS/Atom feeds, news sitemaps, PDFs)")],
-              index: IndexOption = None):
+              index: IndexOption = None,
+              published: Annotated[Optional[str], typer.Option(
+                  "--published", metavar="YYYY-MM-DD", help="the published date of the articles that state none")] = None,
+              outlet: Annotated[Optional[str], typer.Option(
+                  "--outlet", help="the outlet's name for the articles that state none (\"The Guardian\")")] = None):
     """Add articles from files, folders and links (only the new ones are embedded and written); a new
     version under the same URL replaces the old one. A link that fails is one line saying why."""
     from qa.collection import Collection
 
     def action():
         collection = Collection(_settings(index))
-        added = collection.add(paths, progress=True)
+        added = collection.add(paths, progress=True, published=published, outlet=outlet)
         _report_skipped(collection)
         replaced = len(collection.last_add_result.replaced) if collection.last_add_result else 0
         copies = len(collection.last_add_result.copies) if collection.last_add_result else 0

@@ -23,6 +23,7 @@ What this leaves out: asking (`qa.assistant`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -34,7 +35,7 @@ from pathlib import Path
 from index.embed import Embedder, SentenceEmbedder, precision_of
 from index.ids import text_hash
 from index.ingest import ingest, ingest_parts
-from index.load import LoadReport, article_from_text, load_paths
+from index.load import LoadReport, article_from_text, check_published, load_paths
 from index.fetch import DEFAULT_LIMITS, FetchLimits
 from index.sources import load_sources
 from index.store import BUILDING, COMPLETE, AddResult, IndexStore, PassageStore, is_index, write_lock
@@ -234,16 +235,22 @@ class Collection:
 
     # ---- writing ------------------------------------------------------------------------------
     def add(self, sources: Sources, progress: bool = False, *, replace: bool = True,
-            public_links_only: bool = False) -> list[Article]:
+            public_links_only: bool = False, published: str | None = None,
+            outlet: str | None = None) -> list[Article]:
         """Index more articles (only the new data is written); returns the ones that were new.
 
         An article under the URL, or from the single-article file, of an indexed one replaces it
         (`last_add_result.replaced` lists the old versions), unless `replace` is False.
         `public_links_only`: refuse links (and redirects) to this machine or a private network,
-        for a server that fetches what its users type.
+        for a server that fetches what its users type. `published` (YYYY-MM-DD) and `outlet` are
+        given to every article that states none (`with_given_facts`; a bad date is refused first).
         """
+        if published is not None or outlet is not None:
+            self.with_given_facts([], published, outlet)  # a bad date fails before anything is read
         limits = FetchLimits(private_addresses=False) if public_links_only else DEFAULT_LIMITS
         articles, report = _articles_from(sources, limits=limits)
+        if published is not None or outlet is not None:
+            articles = self.with_given_facts(articles, published, outlet)
         self.last_load_report = report
         if not articles and report.skipped:
             raise BadArticleError(_reasons(report.skipped))
@@ -290,10 +297,23 @@ class Collection:
         if self._store is None and self.settings.index_dir is not None and not is_index(self.folder):
             self._store = IndexStore.create(self.folder, self.embedder.name, self.embedder.dim)
 
-    def add_text(self, title: str, text: str, source: str = "") -> Article | None:
-        """Index one pasted article; None when it was already indexed."""
-        added = self.add([article_from_text(title, text, source)])
+    def add_text(self, title: str, text: str, source: str = "", published: str | None = None,
+                 outlet: str | None = None) -> Article | None:
+        """Index one pasted article; None when it was already indexed. `published` (YYYY-MM-DD)
+        and `outlet` are optional; a date that is not a real day raises BadArticleError."""
+        added = self.add([article_from_text(title, text, source, published, outlet)])
         return added[0] if added else None
+
+    @staticmethod
+    def with_given_facts(articles: Sequence[Article], published: str | None = None,
+                         outlet: str | None = None) -> list[Article]:
+        """The articles with a date and outlet a user gave for them (an upload's fields), where an
+        article states none of its own. A date that is not a real YYYY-MM-DD day raises
+        BadArticleError: it is refused, never guessed."""
+        published = check_published(published)
+        outlet = " ".join(outlet.split()) if isinstance(outlet, str) and outlet.strip() else None
+        return [dataclasses.replace(a, published=a.published or published, site_name=a.site_name or outlet)
+                for a in articles]
 
     def remove(self, keys: str | Iterable[str]) -> list[Article]:
         """Remove articles by id, URL or file path; returns those removed (none found: an empty list)."""

@@ -85,6 +85,14 @@ def agreement_label(result: AskResult) -> str:
 
 def result_to_text(result: AskResult) -> str:
     """A short human reading of a result for the terminal."""
+    from qa.scope import undated_note
+
+    left_out = undated_note(result.undated_left_out)
+    text = _result_text(result)
+    return f"{text}\n({left_out}: they state no date)" if left_out else text
+
+
+def _result_text(result: AskResult) -> str:
     if result.clarification:
         return result.clarification
     if not result.found:

@@ -112,3 +112,22 @@ def _outlet_name(name: str) -> str:
     if is_url(name):
         return outlet_of(name)
     return name.lower().split("/")[0].removeprefix("www.")
+
+
+def count_undated(scope: "Scope | None", infos) -> int:
+    """How many articles a scope's date limit leaves out only because they state no date: those
+    its article and outlet limits let through (`infos`: `Collection.article_infos()` rows)."""
+    if scope is None or (scope.since is None and scope.until is None):
+        return 0
+    articles = None if scope.articles is None else set(scope.articles)
+    outlets = None if scope.outlets is None else set(scope.outlets)
+    return sum(1 for info in infos if not info.get("published")
+               and (articles is None or info["id"] in articles)
+               and (outlets is None or (info.get("outlet") or "") in outlets))
+
+
+def undated_note(count: int) -> str:
+    """"3 articles without a date were left out" ("" for none)."""
+    if not count:
+        return ""
+    return f"{count} article{'s' if count != 1 else ''} without a date {'were' if count != 1 else 'was'} left out"

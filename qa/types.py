@@ -101,6 +101,9 @@ class AskResult:
     conflicts: list[dict] = field(default_factory=list)
     # when the answer is a date ("Monday", "November 22"): that date read against its article's (ISO)
     answer_date: str | None = None
+    # articles a date limit (since, until, as_of) left out because they state no date: said with
+    # the answer, so a filter never hides them silently (`qa.scope.undated_note`)
+    undated_left_out: int = 0
 
     @classmethod
     def not_found(cls, question: str, resolved_question: str, passages: list[RetrievedPassage],

@@ -176,14 +176,14 @@ def test_a_reader_asks_but_every_write_is_refused(server, tmp_path):
         with pytest.raises(AppError, match="Only editors can"):
             reader.predict(*args, api_name=api_name)
     cookies = cookies_of(url, READER, READER_PW)
-    for api_name, data in (("add_text", ["T", "Some text about bridges.", ""]), ("add_links", [LINK]),
+    for api_name, data in (("add_text", ["T", "Some text about bridges.", "", "", ""]), ("add_links", [LINK]),
                            ("delete_article", [before[0]])):
         status, events = call_raw(url, api_name, data, cookies)
         assert status == 200 and events[-1][0] == "error" and "Only editors" in events[-1][1], events
     events = page_events(url, cookies)
     assert set(WRITE_EVENTS) <= set(events)
     for name in WRITE_EVENTS:
-        data = {"add_files": [[]], "add_text": ["T", "Some text about bridges.", ""], "add_links": [LINK],
+        data = {"add_files": [[], "", ""], "add_text": ["T", "Some text about bridges.", "", "", ""], "add_links": [LINK],
                 "delete_from_page": []}[name]
         status, messages = join_raw(url, events[name], data, cookies, event_data={"article": before[0]})
         completed = messages[-1]

@@ -167,7 +167,7 @@ def test_add_files_limits_batch_size(handlers):
 
 def test_add_text_adds_and_clears_the_boxes(handlers):
     status, articles, *boxes = handlers.add_text(HOSTILE_TITLE, HOSTILE_TEXT, "https://example.org/t")
-    assert "Added" in status and boxes == ["", "", ""]
+    assert "Added" in status and boxes == ["", "", "", "", ""]
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in articles and "<script" not in articles
     assert handlers.ask(HOSTILE_QUESTION)["answer"] == "Jane Roe"
     status, *_ = handlers.add_text(HOSTILE_TITLE, HOSTILE_TEXT, "")
@@ -182,7 +182,7 @@ def test_add_text_adds_and_clears_the_boxes(handlers):
 ])
 def test_add_text_rejects_bad_input_and_keeps_what_was_typed(handlers, title, text, source, message):
     status, _, *boxes = handlers.add_text(title, text, source)
-    assert message in status and boxes == [title, text, source]
+    assert message in status and boxes == [title, text, source, "", ""]
 
 
 def test_add_text_shows_assistant_errors(handlers, monkeypatch):

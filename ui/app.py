@@ -234,6 +234,11 @@ def _side_column(page: SimpleNamespace) -> None:
                 elem_id="nqa-upload",
             )
             page.upload_status = gr.HTML(elem_id="nqa-upload-status")  # right by the drop zone
+            with gr.Row():  # for files that state none; fill them in before dropping the files
+                page.upload_outlet = gr.Textbox(label="Outlet of the files (optional)", max_lines=1,
+                                                elem_id="nqa-upload-outlet")
+                page.upload_published = gr.Textbox(label="Published (optional, YYYY-MM-DD)", max_lines=1,
+                                                   placeholder="2017-11-21", elem_id="nqa-upload-published")
             # a large upload's job, kept in the browser so that a reload goes on showing it
             page.job = gr.BrowserState("", storage_key="newsqa-upload-job")
             page.job_timer = gr.Timer(1.0, active=False)
@@ -243,6 +248,11 @@ def _side_column(page: SimpleNamespace) -> None:
             page.paste_source = gr.Textbox(
                 label="Source link (optional)", max_lines=1, placeholder="https://…"
             )
+            with gr.Row():  # both optional; a text that states them in a dateline needs neither
+                page.paste_outlet = gr.Textbox(label="Outlet (optional)", max_lines=1, placeholder="The Guardian",
+                                               elem_id="nqa-paste-outlet")
+                page.paste_published = gr.Textbox(label="Published (optional, YYYY-MM-DD)", max_lines=1,
+                                                  placeholder="2017-11-21", elem_id="nqa-paste-published")
             page.paste_button = gr.Button("Add article", elem_id="nqa-paste-add")
             page.add_status = gr.HTML(elem_id="nqa-add-status")
             page.links = gr.Textbox(label="Add by link", lines=2, placeholder="https://… (a page, feed, sitemap or PDF; "
@@ -371,7 +381,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
 
     started_jobs: dict[str, str] = {}  # session -> the job its last upload started
 
-    def add_files(paths, request: gr.Request):
+    def add_files(paths, outlet=None, published=None, request: gr.Request = None):  # None: optional in the API
         try:
             who = access.check_write(request, "add articles")
         except gr.Error:
@@ -380,11 +390,11 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         if handlers.is_large(paths, page.job_min_bytes):
             job = page.jobs.start(who, len(paths), functools.partial(
                 handlers.run_upload_job, list(paths), writing=functools.partial(writing, who),
-                chunk_articles=CHUNK_ARTICLES))
+                chunk_articles=CHUNK_ARTICLES, outlet=outlet, published=published))
             started_jobs[request.session_hash or ""] = job.id
             return job_html(job), handlers.articles_html(), None
         with writing(who):
-            return handlers.add_files(paths)
+            return handlers.add_files(paths, outlet, published)
 
     def job_started(request: gr.Request):
         job_id = started_jobs.pop(request.session_hash or "", None)
@@ -419,9 +429,9 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.job_timer.tick(job_tick, inputs=page.job, outputs=[page.upload_status, page.articles, page.job_timer],
                         **_PRIVATE)
 
-    def add_text(title, text, source, request: gr.Request):
+    def add_text(title, text, source, outlet=None, published=None, request: gr.Request = None):
         with acting_as(access.check_write(request, "add articles")), page.write_gate:
-            return handlers.add_text(title, text, source)
+            return handlers.add_text(title, text, source, outlet, published)
 
     def add_links(links, request: gr.Request):
         with acting_as(access.check_write(request, "add articles")), page.write_gate:
@@ -435,14 +445,16 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     page.deleter.click(delete_from_page, outputs=[page.article_status, page.articles], **_PRIVATE, **_WRITE).then(
         scope_choices, inputs=picks, outputs=picks, **_PRIVATE).then(**after_write)
     page.files.upload(
-        add_files, inputs=page.files, outputs=[page.upload_status, page.articles, page.files],
+        add_files, inputs=[page.files, page.upload_outlet, page.upload_published],
+        outputs=[page.upload_status, page.articles, page.files],
         api_name="add_files", **_WRITE
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE
            ).then(job_started, outputs=[page.job, page.job_timer], **_PRIVATE).then(**after_write)
     page.paste_button.click(
         add_text,
-        inputs=[page.paste_title, page.paste_text, page.paste_source],
-        outputs=[page.add_status, page.articles, page.paste_title, page.paste_text, page.paste_source],
+        inputs=[page.paste_title, page.paste_text, page.paste_source, page.paste_outlet, page.paste_published],
+        outputs=[page.add_status, page.articles, page.paste_title, page.paste_text, page.paste_source,
+                 page.paste_outlet, page.paste_published],
         api_name="add_text",
         **_WRITE,
     ).then(scope_choices, inputs=picks, outputs=picks, **_PRIVATE).then(**after_write)

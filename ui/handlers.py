@@ -23,7 +23,7 @@ from qa.formats import result_to_json
 from qa.types import Article, AskResult, Turn
 from ui import export, panels, render
 from ui.assistant_like import AssistantLike
-from ui.scope import UserInputError, scope_from_inputs, scope_note
+from ui.scope import UserInputError, scope_from_inputs, scope_note, with_undated
 from ui.uploads import UNEXPECTED_ERROR, UploadHandlers
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,7 @@ class Handlers(UploadHandlers):
             log.exception("answering %r failed", question)
             exchange = _error_exchange(question, UNEXPECTED_ERROR)
         else:
+            note = with_undated(note, result.undated_left_out)
             exchange = {"question": question, "answer": turn_for(question, result).answer,
                         "html": render.answer_html(result, note, self.passage_paragraphs(result)),
                         "markdown": export.exchange_markdown(question, result, scope_note=note), "counts": True}

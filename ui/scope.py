@@ -8,7 +8,7 @@ date picker may add a time of day. Checking the values is `qa.Scope.parse`'s (on
 
 from typing import Any
 
-from qa.scope import Scope
+from qa.scope import Scope, undated_note
 
 
 class UserInputError(ValueError):
@@ -46,3 +46,9 @@ def scope_note(scope: Scope | None) -> str:
     if scope.until is not None:
         parts.append(f"until {scope.until}")
     return "Searched only: " + " · ".join(parts)
+
+
+def with_undated(note: str, count: int) -> str:
+    """The scope's note with how many articles its dates left out for stating none."""
+    left_out = undated_note(count)
+    return f"{note} ({left_out})" if left_out and note else note

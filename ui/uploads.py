@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from qa import is_url
+from qa.collection import Collection
 from qa.errors import QAError
 from ui import panels, render
 
@@ -35,13 +37,18 @@ class UploadHandlers:
     """The add-articles handlers of `ui.handlers.Handlers` (which supplies `assistant`,
     `uploads_dir`, `parser` and `articles_html`)."""
 
-    def add_files(self, paths: Sequence[str] | None) -> tuple[str, str, None]:
-        """Add uploaded files one by one, so one bad file does not block the others.
+    def add_files(self, paths: Sequence[str] | None, outlet: str = "", published: str = "") -> tuple[str, str, None]:
+        """Add uploaded files one by one, so one bad file does not block the others. `outlet` and
+        `published` (YYYY-MM-DD), both optional, are given to every article that states none.
 
         Returns (status HTML, articles HTML, None to clear the upload box).
         """
         paths = list(paths or [])
         lines: list[tuple[str, str]] = []
+        given = _given(outlet, published)
+        if isinstance(given, str):  # refused whole, as a batch too large is: the date applies to every file
+            self.discard_uploads(paths)
+            return panels.status_html([("error", given + " No files were added.")]), self.articles_html(), None
         if not paths:
             lines.append(("error", "Choose one or more files to add."))
         elif len(paths) > MAX_FILES_PER_UPLOAD:
@@ -56,16 +63,16 @@ class UploadHandlers:
                 if problem:
                     lines.append(("error", f"{path.name}: {problem}"))
                     continue
-                lines.extend(self._add_one(path))
+                lines.extend(self._add_one(path, given))
             finally:
                 self._discard_upload(path)
         return panels.status_html(lines), self.articles_html(), None
 
-    def _add_one(self, path: Path) -> list[tuple[str, str]]:
+    def _add_one(self, path: Path, given: tuple = (None, None)) -> list[tuple[str, str]]:
         """Index one uploaded file under its name, never its server path; status lines say how it went."""
         name = path.name
         try:
-            articles, lines = self._read_one(path)
+            articles, lines = self._read_one(path, given)
             if not articles:
                 return lines
             # An upload never replaces an indexed article that happens to share its file name:
@@ -80,14 +87,21 @@ class UploadHandlers:
             return lines + [("ok", f"{name}: already indexed.")]
         return lines + [("ok", f"Added “{article.title}”.") for article in added]
 
-    def _read_one(self, path: Path) -> tuple[list, list[tuple[str, str]]]:
-        """The articles of one uploaded file (sources named after the file) and status lines about it."""
+    def _read_one(self, path: Path, given: tuple = (None, None)) -> tuple[list, list[tuple[str, str]]]:
+        """The articles of one uploaded file (sources named after the file, the `given` (outlet,
+        published) where they state none) and status lines about it."""
         name = path.name
         report = self.parser.load(path)  # in a worker, with a CPU-time limit
         lines = [("error", f"{_upload_source(where, path)}: "
                            f"{_without_path(reason, path).removeprefix(f'{name}: ')}")
                  for where, reason in report.skipped]
+        # what was dropped from an article that was still added (a javascript: link, a date
+        # that is not one): the uploader is told, not only the server's log
+        lines += [("warning", f"{_upload_source(where, path)}: {_without_path(what, path)}")
+                  for where, what in getattr(report, "warnings", [])]
         articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
+        if any(given):
+            articles = Collection.with_given_facts(articles, given[1], given[0])
         if not articles:
             return [], lines or [("error", f"{name}: no article found in this file.")]
         return articles, lines
@@ -103,11 +117,17 @@ class UploadHandlers:
                 continue
         return total >= min_bytes and len(paths or []) <= MAX_FILES_PER_UPLOAD
 
-    def run_upload_job(self, paths: Sequence[str], job, writing, chunk_articles: int) -> None:
+    def run_upload_job(self, paths: Sequence[str], job, writing, chunk_articles: int, outlet: str = "",
+                       published: str = "") -> None:
         """Read the files, then add their articles `chunk_articles` at a time, each chunk inside
         `writing()` (who is writing, and the server's write gate); `job` shows how far it got."""
         job.state = "reading"
         articles = []
+        given = _given(outlet, published)
+        if isinstance(given, str):
+            job.lines.append(("error", given + " No files were added."))
+            self.discard_uploads(paths)
+            paths = []
         for raw in paths:
             path = Path(raw)
             try:
@@ -115,7 +135,7 @@ class UploadHandlers:
                 if problem:
                     job.lines.append(("error", f"{path.name}: {problem}"))
                     continue
-                found, lines = self._read_one(path)
+                found, lines = self._read_one(path, given)
                 job.lines.extend(lines)
                 articles.extend(found)
             except QAError as e:
@@ -199,18 +219,21 @@ class UploadHandlers:
         failed = any(kind == "error" for kind, _ in lines)
         return panels.status_html(lines), self.articles_html(), text if failed else ""
 
-    def add_text(self, title: str, text: str, source: str) -> tuple[str, str, str, str, str]:
-        """Add a pasted article. Returns (status, articles, title, text, source box values).
+    def add_text(self, title: str, text: str, source: str, outlet: str = "",
+                 published: str = "") -> tuple[str, ...]:
+        """Add a pasted article. Returns (status, articles, title, text, source, outlet, published
+        box values).
 
         The boxes are cleared after a success and kept after a failure, so nothing typed is lost.
         """
         title, text, source = (title or "").strip(), text or "", (source or "").strip()
-        keep = (title, text, source)
-        problem = check_pasted(title, text, source)
+        outlet, published = (outlet or "").strip(), (published or "").strip()
+        keep = (title, text, source, outlet, published)
+        problem = check_pasted(title, text, source) or check_outlet_and_date(outlet, published)
         if problem:
             return panels.status_html([("error", problem)]), self.articles_html(), *keep
         try:
-            article = self.assistant.collection.add_text(title, text, source)
+            article = self.assistant.collection.add_text(title, text, source, published or None, outlet or None)
         except QAError as e:
             return panels.status_html([("error", str(e))]), self.articles_html(), *keep
         except Exception:
@@ -219,8 +242,8 @@ class UploadHandlers:
         if article is None:
             status = [("ok", f"“{title}” is already indexed.")]
         else:
-            status = [("ok", f"Added “{article.title}”.")]
-        return panels.status_html(status), self.articles_html(), "", "", ""
+            status = [("ok", f"Added “{article.title}”{_dated(article)}.")]
+        return panels.status_html(status), self.articles_html(), "", "", "", "", ""
 
 
 def _upload_source(source: str, path: Path) -> str:
@@ -267,3 +290,31 @@ def check_pasted(title: str, text: str, source: str) -> str | None:
     if source and render.safe_link(source) is None:
         return "The source must be a web address starting with http:// or https:// (or left empty)."
     return None
+
+
+def check_outlet_and_date(outlet: str, published: str) -> str | None:
+    """Why a typed outlet or published date is refused before indexing, or None (whether the
+    date is a real day the collection checks, and says why not: a date is never guessed)."""
+    if len(outlet) > 100:
+        return "The outlet's name is over 100 characters."
+    if published and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", published):
+        return f"The published date must be written YYYY-MM-DD, such as 2017-11-21; “{published}” is not."
+    return None
+
+
+def _dated(article) -> str:
+    """" (The Guardian, 2017-11-21)" for what the article states, "" when it states neither."""
+    facts = [f for f in (article.site_name, article.published) if f]
+    return f" ({', '.join(facts)})" if facts else ""
+
+
+def _given(outlet: str | None, published: str | None) -> tuple[str | None, str | None] | str:
+    """(outlet, published) typed for an upload, or why they are refused."""
+    outlet, published = (outlet or "").strip(), (published or "").strip()
+    problem = check_outlet_and_date(outlet, published)
+    if problem is None and published:
+        try:
+            Collection.with_given_facts([], published)
+        except QAError as e:
+            problem = str(e)[0].upper() + str(e)[1:] + "."
+    return problem if problem else (outlet or None, published or None)
