@@ -9,8 +9,9 @@
 #   bash benchmarks/depth_comparison.sh l6c    # the shipped 6-layer reader continued on the
 #                                              # 12,000 questions after the 38,400 it saw
 #
-# Each resumes from its checkpoint folder when run again, or, on a machine without one, from its
-# committed state in qa/reader/training/campaign/depth/NAME (weights without optimizer moments). Plot the curves with
+# Each resumes from its checkpoint folder when run again. The comparison is over: its logs are kept in
+# benchmarks/results/depth-comparison/, `python benchmarks/depth_choice.py` sets them side by side, and
+# the campaign's state replaced the runs' committed states. Plot the curves with
 #   python benchmarks/learning_curves.py "12 layers=$C/l12/log.jsonl" "8 layers=$C/l8/log.jsonl" "6 layers, continued=$C/l6c/log.jsonl"
 set -euo pipefail
 cd "$(dirname "$0")/.."
