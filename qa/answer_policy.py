@@ -24,7 +24,7 @@ from index.metadata import outlet_of
 from index.split import paragraph_numbers, paragraph_spans
 from index.types import Article
 from qa import news
-from qa.answer_type import fits, question_type
+from qa.answer_type import checked_type, fits
 from qa.confidence import Confidence, LogisticConfidence
 from qa.reader.decode import Span
 from qa.reader.markup import is_markup
@@ -59,7 +59,7 @@ class AnswerPolicy:
 
     def answer(self, question: str, resolved: str, hits: list[RetrievedPassage],
                readings: list[PassageReading], query: str) -> AskResult:
-        kind = question_type(resolved)
+        kind = checked_type(resolved)
         best = best_answer(hits, readings, kind, resolved)
         if best is None:
             return AskResult.not_found(question, resolved, hits, query)
