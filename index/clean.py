@@ -10,6 +10,7 @@ see `index.load`) and splitting into passages (`index.split`).
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -81,3 +82,30 @@ def clean_article_text(raw: str, title: str | None = None) -> tuple[str, str]:
         words = first.split()
         title = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
     return title.strip(), "\n\n".join(lines)
+
+
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>|&(#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);")
+_DROPPED_ELEMENTS = ("script", "style", "noscript", "template")
+_BREAKING_ELEMENTS = ("br", "p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+                      "blockquote", "section", "article", "header", "footer", "pre", "hr")
+
+
+def clean_question_text(text: str) -> str:
+    """A question cleaned as an article's text is: markup stripped (tags removed, the text of
+    script and style dropped, entities decoded), then `normalize_text` and one line of single
+    spaces. Text without markup ("is 3 < 5?") is left as typed."""
+    if _MARKUP.search(text):
+        import lxml.html
+        from lxml import etree
+
+        try:
+            root = lxml.html.fragment_fromstring(text, create_parent="div")
+            for element in root.iter(*_DROPPED_ELEMENTS):
+                element.drop_tree()
+            etree.strip_elements(root, etree.Comment, with_tail=False)
+            for element in root.iter(*_BREAKING_ELEMENTS):  # a block's end separates words
+                element.tail = " " + (element.tail or "")
+            text = "".join(root.itertext())
+        except (etree.ParserError, ValueError):  # not parseable as HTML: keep the text, entities decoded
+            text = html.unescape(text)
+    return " ".join(normalize_text(text).split())

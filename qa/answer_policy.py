@@ -24,6 +24,7 @@ from index.metadata import outlet_of
 from index.split import paragraph_numbers, paragraph_spans
 from index.types import Article
 from qa import news
+from qa.answer_type import checked_type, fits
 from qa.confidence import Confidence, LogisticConfidence
 from qa.reader.decode import Span
 from qa.reader.markup import is_markup
@@ -58,7 +59,8 @@ class AnswerPolicy:
 
     def answer(self, question: str, resolved: str, hits: list[RetrievedPassage],
                readings: list[PassageReading], query: str) -> AskResult:
-        best = best_answer(hits, readings)
+        kind = checked_type(resolved)
+        best = best_answer(hits, readings, kind, resolved)
         if best is None:
             return AskResult.not_found(question, resolved, hits, query)
         raw, hit, span = best
@@ -70,7 +72,7 @@ class AnswerPolicy:
             candidate = Candidate(answer, probability, citation, hit.text, span.char_start, span.char_end) \
                 if confidence.is_close(probability) else None
             return AskResult.not_found(question, resolved, hits, query, candidate)
-        readings_ = news.one_per_story(self.accepted(hits, readings))
+        readings_ = news.one_per_story(self.accepted(hits, readings, kind, resolved))
         chosen, replaced = news.choose(readings_, resolved,
                                        lambda raw: confidence.label(confidence.probability(raw)) != "low")
         if replaced:  # newest wins: a newer article's answer, quoted from its own passage
@@ -84,13 +86,15 @@ class AnswerPolicy:
                          support=support, conflicts=conflicts,
                          answer_date=news.resolve_date(answer, citation.published))
 
-    def accepted(self, hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading]) -> list[news.Reading]:
-        """Every span the reader accepts (raw score above the threshold), best first."""
+    def accepted(self, hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading],
+                 kind: str | None = None, question: str = "") -> list[news.Reading]:
+        """Every span the reader accepts (raw score above the threshold, fitting the question's
+        type `kind`), best first."""
         threshold = self.no_answer_threshold()
         out = []
         for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
-            span = reading.span
-            if span is None or span.char_end <= span.char_start or is_markup(hit.text, span.char_start, span.char_end):
+            span = fitting_span(hit, reading, kind, question)
+            if span is None:
                 continue
             raw = passage_answer_score(span.margin, rank)
             if raw <= threshold:
@@ -123,16 +127,32 @@ class AnswerPolicy:
         return facts
 
 
-def best_answer(hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading]
+def fitting_span(hit: RetrievedPassage, reading: PassageReading, kind: str | None, question: str = "") -> Span | None:
+    """The passage's best span that can be an answer: not markup or punctuation, and fitting the
+    question's type `kind` (`qa.answer_type`); the reader's next best spans, each with its own
+    score, stand in for a best span that does not fit. None: the passage offers nothing."""
+    if reading.span is None:
+        return None
+    for span in (reading.span, *reading.alternatives[:(len(reading.alternatives) if kind else 0)]):
+        if span.char_end <= span.char_start or is_markup(hit.text, span.char_start, span.char_end):
+            continue
+        if fits(kind, hit.text, span.char_start, span.char_end, question):
+            return span
+    return None
+
+
+def best_answer(hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading], kind: str | None = None,
+                question: str = ""
                 ) -> tuple[float, RetrievedPassage, Span] | None:
     """The best span over the passages read, with its raw score (`passage_answer_score`), or None.
 
-    A span of markup or punctuation is never an answer, whatever reader proposed it: its passage
-    offers nothing and the next passage's span competes instead."""
+    A span of markup or punctuation is never an answer, whatever reader proposed it, nor one that
+    does not fit the question's type `kind`: the passage's next best fitting span stands in, or
+    the passage offers nothing and the next passage's span competes instead."""
     best = None
     for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
-        span = reading.span
-        if span is None or span.char_end <= span.char_start or is_markup(hit.text, span.char_start, span.char_end):
+        span = fitting_span(hit, reading, kind, question)
+        if span is None:
             continue
         score = passage_answer_score(span.margin, rank)
         if best is None or score > best[0]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.clean import clean_question_text
 from index.embed import Embedder
 from index.metadata import displayable
 from index.store import PassageSearcher
@@ -118,7 +119,12 @@ class Assistant:
         if len(question) > self.settings.max_question_chars:
             raise BadQuestionError(f"the question is {len(question):,} characters long; "
                                    f"the limit is {self.settings.max_question_chars:,}")
-        return " ".join(question.split())
+        # cleaned as articles are (`index.clean`): markup stripped, whitespace normalised, so a
+        # question pasted with its tags is read and retrieved as the same words without them
+        question = clean_question_text(question)
+        if not question:
+            raise BadQuestionError("the question has no text once its markup is removed; type a question about the articles")
+        return question
 
     def retriever(self, mode: str | None = None) -> Retriever:
         name = self.settings.retriever if mode is None else mode

@@ -328,3 +328,12 @@ def test_real_answers_carry_paragraphs_a_label_and_a_probability(bundled_assista
     assert all(isinstance(p.related, bool) for p in result.passages) and result.passages[0].related
     far = bundled_assistant.ask("Who won the 2018 FIFA World Cup?")
     assert not far.found
+
+
+def test_a_question_in_markup_gets_the_answer_it_gets_without(bundled_assistant):
+    plain = bundled_assistant.ask("Where did Putin host Assad?")
+    tagged = bundled_assistant.ask("<b>Where</b> did\n Putin  host <i>Assad</i>?")
+    assert plain.found and "Sochi" in plain.answer
+    assert tagged.question == "Where did Putin host Assad?"
+    assert (tagged.found, tagged.answer, tagged.score, tagged.citation) == \
+        (plain.found, plain.answer, plain.score, plain.citation)

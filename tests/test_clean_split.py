@@ -1,5 +1,7 @@
 """Cleaning scraped text by general rules, and splitting articles into passages with exact offsets."""
 
+import pytest
+
 from index.clean import clean_article_text, is_fragment, looks_like_headline
 from index.load import load_paths, make_article
 from index.split import MAX_PASSAGE_WORDS, split_article
@@ -58,3 +60,15 @@ def test_long_paragraph_is_cut_at_sentence_boundaries():
         assert p.text == article.text[p.start:p.end]
         assert len(p.text.split()) <= MAX_PASSAGE_WORDS
         assert p.text.endswith("constitution.")
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("<b>Where</b> did Putin host Assad?", "Where did Putin host Assad?"),
+    ("<p>Who&nbsp;is   <i>Erdogan</i>?</p><script>alert(1)</script>", "Who is Erdogan?"),
+    ("<p>Who</p><p>met Assad?</p>", "Who met Assad?"),
+    ("Where\twill the UN\n talks resume?  ", "Where will the UN talks resume?"),
+    ("Is 3 < 5 and a & b?", "Is 3 < 5 and a & b?"),  # no markup: left as typed
+])
+def test_a_question_is_cleaned_as_an_article_is(raw, clean):
+    from index.clean import clean_question_text
+    assert clean_question_text(raw) == clean

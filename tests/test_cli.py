@@ -207,3 +207,12 @@ def test_ask_names_who_and_when_and_answers_as_of_a_day(env, built_index):
     assert early["found"] is False and early["passages"] == []
     assert_one_line_error(qa(env, "ask", "Who won?", "--index", built_index, "--as-of", "last week", check=False),
                           "as_of must be a date written YYYY-MM-DD")
+
+
+def test_a_question_in_markup_gets_the_answer_it_gets_without(env):
+    plain = json.loads(qa(env, "ask", "Where did Putin host Assad?", "--json").stdout)
+    tagged = json.loads(qa(env, "ask", "<b>Where</b> did  Putin host <i>Assad</i>?", "--json").stdout)
+    assert plain["found"] and "Sochi" in plain["answer"]
+    assert tagged["question"] == "Where did Putin host Assad?"
+    assert (tagged["answer"], tagged["score"], tagged["citation"]) == (plain["answer"], plain["score"], plain["citation"])
+    assert_one_line_error(qa(env, "ask", "<b></b><script>x</script>", check=False), "no text once its markup is removed")

@@ -95,6 +95,28 @@ def best_spans(
     return spans
 
 
+def passage_spans(windows: list[Window], max_answer_tokens: int = 30,
+                  keep: Callable[[int, int], bool] | None = None, n_best: int = 20,
+                  alternatives: int = 0) -> tuple[list[Span], float]:
+    """The passage's best span and up to `alternatives` next best distinct spans over all its
+    windows, best first, and the passage's null score (each span carries it as its `null_score`,
+    so margins compare across passages). `keep` as for `best_span`."""
+    if not windows:
+        return [], float("inf")
+    null = min(w.null_score for w in windows)
+    per_window = 1 if keep is None and not alternatives else n_best
+    found: dict[tuple[int, int], Span] = {}
+    for window in windows:
+        for s in best_spans(window, max_answer_tokens=max_answer_tokens, n_best=per_window):
+            if keep is not None and not keep(s.char_start, s.char_end):
+                continue
+            key = (s.char_start, s.char_end)
+            if key not in found or s.score > found[key].score:
+                found[key] = s
+    ranked = sorted(found.values(), key=lambda s: (-s.score, s.char_start, s.char_end))[:1 + alternatives]
+    return [Span(s.char_start, s.char_end, s.score, null) for s in ranked], null
+
+
 def best_span(windows: list[Window], max_answer_tokens: int = 30,
               keep: Callable[[int, int], bool] | None = None, n_best: int = 20) -> tuple[Span | None, float]:
     """The best span over all windows of a passage, and the passage's null score.
@@ -105,15 +127,5 @@ def best_span(windows: list[Window], max_answer_tokens: int = 30,
     `margin` is comparable across passages. `keep(char_start, char_end)` rejects spans that must
     never be answers (markup): the best span it keeps among each window's `n_best` is chosen.
     """
-    if not windows:
-        return None, float("inf")
-    null = min(w.null_score for w in windows)
-    best: Span | None = None
-    for window in windows:
-        spans = best_spans(window, max_answer_tokens=max_answer_tokens, n_best=1 if keep is None else n_best)
-        kept = next((s for s in spans if keep is None or keep(s.char_start, s.char_end)), None)
-        if kept is not None and (best is None or kept.score > best.score):
-            best = kept
-    if best is None:
-        return None, null
-    return Span(best.char_start, best.char_end, best.score, null), null
+    spans, null = passage_spans(windows, max_answer_tokens, keep, n_best)
+    return (spans[0] if spans else None), null

@@ -26,7 +26,10 @@ import numpy as np
 from index.split import PARAGRAPH_BREAK  # the splitter's own rule: a reader paragraph is an index paragraph
 from qa.confidence import Calibration, load_calibration
 from qa.errors import ReaderError
-from qa.reader.decode import NOT_CONTEXT, Span, Window, best_span
+from qa.reader.decode import NOT_CONTEXT, Span, Window, passage_spans
+
+# next best spans kept per passage, for answers that must fit the question's type
+PASSAGE_ALTERNATIVES = 4
 from qa.reader.markup import MarkupCheck
 
 # Our own settings file saved beside the weights: no-answer threshold and window sizes
@@ -53,6 +56,10 @@ class PassageReading:
 
     span: Span | None
     null_score: float
+    # the passage's next best distinct spans after `span`, best first, each with its own score and
+    # the passage's null score: what the answer policy falls back to when `span` does not fit the
+    # question's type (`qa.answer_type`)
+    alternatives: tuple[Span, ...] = ()
 
 
 def load_reader_settings(model_dir: Path) -> ReaderSettings:
@@ -229,9 +236,11 @@ class TransformersReader:
             for text, windows in zip(passages, self._passage_windows(passages, enc, next(logits))):
                 markup = MarkupCheck(text)
                 # a span of markup is never an answer: the next best span of the passage is read instead
-                span, null = best_span(windows, self._settings.max_answer_tokens,
-                                       keep=lambda s, e: not markup.is_markup(*snapped(text, s, e)))
-                readings.append(PassageReading(snap_to_words(text, span) if span else None, null))
+                spans, null = passage_spans(windows, self._settings.max_answer_tokens,
+                                            keep=lambda s, e: not markup.is_markup(*snapped(text, s, e)),
+                                            alternatives=PASSAGE_ALTERNATIVES)
+                spans = distinct_snapped(text, spans)
+                readings.append(PassageReading(spans[0] if spans else None, null, tuple(spans[1:])))
             results.append(readings)
         return results
 
@@ -298,6 +307,17 @@ class TransformersReader:
             paragraph = np.array([bisect.bisect(breaks[p], a) for a, _ in offsets]) if breaks[p] else None
             per_passage[p].append(Window(start_logits[w], end_logits[w], offsets, paragraph))
         return per_passage
+
+
+def distinct_snapped(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Spans (best first) snapped to whole words; two that become the same keep the better one."""
+    seen, out = set(), []
+    for span in spans:
+        span = snap_to_words(text, span)
+        if (span.char_start, span.char_end) not in seen:
+            seen.add((span.char_start, span.char_end))
+            out.append(span)
+    return out
 
 
 def snap_to_words(text: str, span: Span) -> Span:
