@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from test_ui_browser_chat import ask, click, css, open_page, panel_visible, wait
-from ui_support import ARTIFACTS, headless_chromium, require_browser, running_app, scripted_assistant
+from ui_support import ARTIFACTS, sized_chromium, require_browser, running_app, scripted_assistant
 
 pytestmark = pytest.mark.slow
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -31,11 +31,7 @@ def page_url(tmp_path_factory):
 @pytest.fixture(scope="module", params=list(SCREENS))
 def browser(request, page_url, tmp_path_factory):
     screen = request.param
-    driver = headless_chromium(tmp_path_factory.mktemp(f"chromium-access-{screen}"))
-    width, height = SCREENS[screen]
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": screen == "phone"})
-    driver.screen = screen
+    driver = sized_chromium(tmp_path_factory.mktemp(f"chromium-access-{screen}"), screen, SCREENS[screen])
     try:
         yield driver
     finally:

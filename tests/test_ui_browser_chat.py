@@ -15,7 +15,7 @@ import pytest
 
 from ui_support import (ARTIFACTS, BRIDGE_OUTLET, BRIDGE_PUBLISHED, BRIDGE_URL, BUNDLED_TITLE, CANDIDATE_ANSWER,
                         CANDIDATE_QUESTION, CLARIFICATION, CLARIFY_QUESTION, NEW_ARTICLE_QUESTION, NEW_ARTICLE_TITLE,
-                        ROOT, headless_chromium, require_browser, running_app, scripted_assistant)
+                        ROOT, sized_chromium, require_browser, running_app, scripted_assistant)
 
 pytestmark = pytest.mark.slow
 WAIT_S = 60
@@ -43,14 +43,10 @@ def screen(request):
 
 @pytest.fixture(scope="module")
 def browser(screen, page_url, tmp_path_factory):
-    driver = headless_chromium(tmp_path_factory.mktemp(f"chromium-{screen}"))
-    width, height = SCREENS[screen]
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": screen == "phone"})
+    driver = sized_chromium(tmp_path_factory.mktemp(f"chromium-{screen}"), screen, SCREENS[screen])
     origin = page_url.rstrip("/")
     driver.execute_cdp_cmd("Browser.grantPermissions", {
         "origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
-    driver.screen = screen
     try:
         yield driver
     finally:
@@ -255,9 +251,11 @@ def test_filtering_by_article_outlet_and_date(browser, page_url):
     # high in the window, so that its options open below it in full (the page is taller than the window)
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", outlets)
     click(browser, outlets)
-    outlet = wait(browser).until(lambda d: [o for o in all_css(d, "ul.options li, [role=option]")
-                                            if o.text.strip() == BRIDGE_OUTLET])
-    click(browser, outlet[0])
+    # chosen with the keyboard, as the date was: a reply's scroll into view can still be moving the
+    # page, and a click on an option that moved lands elsewhere
+    wait(browser).until(lambda d: [o for o in all_css(d, "ul.options li, [role=option]")
+                                   if o.text.strip() == BRIDGE_OUTLET])
+    outlets.send_keys(BRIDGE_OUTLET, Keys.ENTER)
     wait(browser).until(lambda d: f"outlets {BRIDGE_OUTLET}" in css(d, "#nqa-scope").text)
     assert "March 3" in ask(browser, NEW_ARTICLE_QUESTION).text
 
@@ -337,7 +335,8 @@ def test_the_conversation_survives_a_reload_and_clear_forgets_it(browser, page_u
     # Export: the conversation as a Markdown file, made in the browser.
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
     click(browser, css(browser, "#nqa-export"))
-    wait(browser, 10).until(lambda d: list(tmp_path.glob("newsqa-conversation-*.md")))
+    # the file can appear before its bytes do: wait for a complete one
+    wait(browser, 10).until(lambda d: [p for p in tmp_path.glob("newsqa-conversation-*.md") if p.stat().st_size])
     [exported] = list(tmp_path.glob("newsqa-conversation-*.md"))
     markdown = exported.read_text(encoding="utf-8")
     assert markdown.startswith("# News QA conversation") and markdown.count("**Q:**") == 3

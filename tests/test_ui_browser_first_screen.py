@@ -17,7 +17,7 @@ import pytest
 
 from test_ui_browser_chat import all_css, ask, click, css, open_page, panel_visible, replies, snap, wait
 from ui_support import (BRIDGE_PUBLISHED, NEW_ARTICLE_QUESTION, NEW_ARTICLE_TEXT, NEW_ARTICLE_TITLE,
-                        headless_chromium, require_browser, running_app, scripted_assistant)
+                        sized_chromium, require_browser, running_app, scripted_assistant)
 
 pytestmark = pytest.mark.slow
 SCREENS = {"desktop": (1366, 768), "phone": (390, 844)}
@@ -51,11 +51,7 @@ def page_url(assistant):
 @pytest.fixture(scope="module", params=list(SCREENS))
 def browser(request, page_url, tmp_path_factory):
     screen = request.param
-    driver = headless_chromium(tmp_path_factory.mktemp(f"chromium-first-{screen}"))
-    width, height = SCREENS[screen]
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": screen == "phone"})
-    driver.screen = screen
+    driver = sized_chromium(tmp_path_factory.mktemp(f"chromium-first-{screen}"), screen, SCREENS[screen])
     try:
         yield driver
     finally:
@@ -234,7 +230,8 @@ def test_the_export_keeps_how_a_follow_up_was_understood(browser, page_url, tmp_
     assert "Understood as: “When will the UN talks resume?”" in ask(browser, "When?").text
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
     click(browser, css(browser, "#nqa-export"))
-    wait(browser, 10).until(lambda d: list(tmp_path.glob("newsqa-conversation-*.md")))
+    # the file can appear before its bytes do: wait for a complete one
+    wait(browser, 10).until(lambda d: [p for p in tmp_path.glob("newsqa-conversation-*.md") if p.stat().st_size])
     [exported] = list(tmp_path.glob("newsqa-conversation-*.md"))
     markdown = exported.read_text(encoding="utf-8")
     assert "**Q:** When?" in markdown and "*Understood as: “When will the UN talks resume?”*" in markdown

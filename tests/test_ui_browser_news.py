@@ -17,7 +17,7 @@ from fakes import HashEmbedder
 from test_answer_policy import ScriptedReader
 from test_news_answers import ARTICLES, TOLL
 from test_ui_browser_chat import SCREENS, all_css, ask, click, close_panel, css, open_page, panel_visible, snap, wait
-from ui_support import headless_chromium, require_browser, running_app
+from ui_support import sized_chromium, require_browser, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -35,11 +35,8 @@ def news_url(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=list(SCREENS))
 def news_browser(request, news_url, tmp_path_factory):
-    driver = headless_chromium(tmp_path_factory.mktemp(f"chromium-news-{request.param}"))
-    width, height = SCREENS[request.param]
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": request.param == "phone"})
-    driver.screen = request.param
+    screen = request.param
+    driver = sized_chromium(tmp_path_factory.mktemp(f"chromium-news-{screen}"), screen, SCREENS[screen])
     try:
         yield driver
     finally:

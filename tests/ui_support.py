@@ -149,6 +149,17 @@ def headless_chromium(profile_dir: Path, *, performance_log: bool = False):
     return driver
 
 
+def sized_chromium(profile_dir: Path, screen: str, size: tuple[int, int]):
+    """`headless_chromium` emulating a screen of `size` (a phone's touch and viewport when `screen` is
+    "phone"); `driver.screen` names it for screenshots."""
+    driver = headless_chromium(profile_dir)
+    width, height = size
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": screen == "phone"})
+    driver.screen = screen
+    return driver
+
+
 # --- a stand-in for the assistant's answer-checking fields ----------------------------------
 
 BRIDGE_URL = "https://www.wellmouth-gazette.example/2026/harbor-bridge"
