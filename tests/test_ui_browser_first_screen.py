@@ -79,6 +79,9 @@ def test_the_first_screen_says_what_is_loaded_what_to_ask_and_takes_a_question(b
     assert "24 Feb 2026" in loaded.text and BRIDGE_PUBLISHED  # the date as news prints it
     height = browser.execute_script("return window.innerHeight")
     assert browser.execute_script("return window.scrollY") == 0
+    if browser.screen == "desktop":  # the box, in the window, takes the focus; a phone's page is not scrolled to it
+        wait(browser).until(lambda d: d.execute_script(
+            "return document.activeElement === document.querySelector('#nqa-question textarea')"))
     parts = [box_of(browser, s) for s in ("#nqa-loaded", "#nqa-chat-column .gallery, #nqa-chat-column button.gallery-item",
                                           "#nqa-question textarea")]
     example_text = " ".join(e.text for e in all_css(browser, "#nqa-chat-column button.gallery-item"))

@@ -152,7 +152,6 @@ def _chat_column(page: SimpleNamespace, handlers: Handlers) -> None:
             placeholder="Ask a question…",
             elem_id="nqa-question",
             scale=5,
-            autofocus=True,
             submit_btn=False,
             max_lines=4,
             render=False,
@@ -442,6 +441,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         return note, gr.Accordion(visible=not note)
 
     app.load(what_visitor_may, outputs=[page.access_note, page.add_box], **_PRIVATE)
+    app.load(None, js=scripts.FOCUS_QUESTION_ON_LOAD_JS)
     page.deleter.click(delete_from_page, outputs=[page.article_status, page.articles], **_PRIVATE, **_WRITE).then(
         scope_choices, inputs=picks, outputs=picks, **_PRIVATE).then(**after_write)
     page.files.upload(

@@ -151,6 +151,16 @@ SHOW_REPLY_JS = """
 }
 """
 
+# On load the question box takes the focus only where it is already in the window (a desktop): a
+# focus further down would scroll a phone's page past what is loaded and the examples (and open
+# its keyboard over them).
+FOCUS_QUESTION_ON_LOAD_JS = """
+() => {
+  const box = document.querySelector('#nqa-question textarea');
+  if (box && box.getBoundingClientRect().bottom <= window.innerHeight) box.focus({preventScroll: true});
+}
+"""
+
 FOCUS_QUESTION_JS = """
 () => {
   const box = document.querySelector('#nqa-question textarea');
