@@ -361,14 +361,18 @@ def article_from_text(title: str, text: str, source: str = "", published: str | 
     kept; where none is given, what the text's dateline or byline states (never a guess)."""
     if not normalize_text(text).strip():
         raise BadArticleError("the pasted article is empty")
-    published = check_published(published)
-    outlet = " ".join(outlet.split()) if isinstance(outlet, str) and outlet.strip() else None
+    published, outlet = check_published(published), check_outlet(outlet)
     article = make_article(text, source, title.strip() or None, published)
     if outlet:
         from dataclasses import replace
 
         article = replace(article, site_name=displayable(outlet))
     return with_stated_facts(article, text)
+
+
+def check_outlet(value) -> str | None:
+    """An outlet a user typed, its whitespace collapsed; None for none."""
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
 def check_published(value) -> str | None:

@@ -189,7 +189,7 @@ class Assistant:
                     for _, _, query, ask_back in asked]
             readings = self.reader.read_many([(resolved, [h.text for h in found])
                                               for (_, resolved, _, _), found in zip(asked, hits)])
-            undated = count_undated(Scope.check(scope), self.collection.article_infos())
+            undated = count_undated(Scope.check(scope), self.collection.article_infos)
         results = [AskResult.clarify(question, resolved, ask_back)
                    if ask_back else self.policy.answer(question, resolved, found, read, query)
                    for (question, resolved, query, ask_back), found, read in zip(asked, hits, readings)]

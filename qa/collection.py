@@ -35,7 +35,7 @@ from pathlib import Path
 from index.embed import Embedder, SentenceEmbedder, precision_of
 from index.ids import text_hash
 from index.ingest import ingest, ingest_parts
-from index.load import LoadReport, article_from_text, check_published, load_paths
+from index.load import LoadReport, article_from_text, check_outlet, check_published, load_paths
 from index.fetch import DEFAULT_LIMITS, FetchLimits
 from index.sources import load_sources
 from index.store import BUILDING, COMPLETE, AddResult, IndexStore, PassageStore, is_index, write_lock
@@ -310,8 +310,7 @@ class Collection:
         """The articles with a date and outlet a user gave for them (an upload's fields), where an
         article states none of its own. A date that is not a real YYYY-MM-DD day raises
         BadArticleError: it is refused, never guessed."""
-        published = check_published(published)
-        outlet = " ".join(outlet.split()) if isinstance(outlet, str) and outlet.strip() else None
+        published, outlet = check_published(published), check_outlet(outlet)
         return [dataclasses.replace(a, published=a.published or published, site_name=a.site_name or outlet)
                 for a in articles]
 

@@ -15,6 +15,7 @@ their own inputs. What this leaves out: finding the passages (`index.store.Index
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -114,14 +115,15 @@ def _outlet_name(name: str) -> str:
     return name.lower().split("/")[0].removeprefix("www.")
 
 
-def count_undated(scope: "Scope | None", infos) -> int:
+def count_undated(scope: "Scope | None", infos: Callable[[], Iterable[dict]]) -> int:
     """How many articles a scope's date limit leaves out only because they state no date: those
-    its article and outlet limits let through (`infos`: `Collection.article_infos()` rows)."""
+    its article and outlet limits let through. `infos` gives `Collection.article_infos()` rows; it
+    is called only for a scope with a date limit (it reads every article's row)."""
     if scope is None or (scope.since is None and scope.until is None):
         return 0
     articles = None if scope.articles is None else set(scope.articles)
     outlets = None if scope.outlets is None else set(scope.outlets)
-    return sum(1 for info in infos if not info.get("published")
+    return sum(1 for info in infos() if not info.get("published")
                and (articles is None or info["id"] in articles)
                and (outlets is None or (info.get("outlet") or "") in outlets))
 

@@ -133,7 +133,7 @@ def test_a_date_filter_says_how_many_articles_without_a_date_it_left_out(tmp_pat
     result = handlers.assistant.ask("Where will the UN talks resume?", scope=Scope.parse(since="2017-01-01"))
     assert result.undated_left_out == 2
     assert handlers.assistant.ask("Where will the UN talks resume?").undated_left_out == 0
-    assert count_undated(Scope.parse(outlets=["bbc.co.uk"], until="2018-01-01"), collection.article_infos()) == 0
+    assert count_undated(Scope.parse(outlets=["bbc.co.uk"], until="2018-01-01"), collection.article_infos) == 0
     assert undated_note(1) == "1 article without a date was left out"
     messages = list(handlers.respond("Where will the UN talks resume?", [], None, None, "2017-01-01", None, None))[-1][0]
     assert "2 articles without a date were left out" in str(messages[-1]["content"])

@@ -312,10 +312,10 @@ def _wire_chat(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> Non
 def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) -> None:
     """The article list, the scope pickers' choices, opening and deleting articles, adding them."""
 
-    def scope_choices(chosen_articles=None, chosen_outlets=None):
+    def scope_choices(chosen_articles=None, chosen_outlets=None, infos=None):
         # A choice that is gone (a deleted article) leaves the selection too: the dropdown
         # refuses values it does not list. The others stay chosen.
-        articles, outlets = handlers.article_choices(chosen=chosen_articles)
+        articles, outlets = handlers.article_choices(chosen=chosen_articles, infos=infos)
         ids = {value for _, value in articles}
         return (gr.Dropdown(choices=articles, value=[a for a in chosen_articles or [] if a in ids]),
                 gr.Dropdown(choices=outlets, value=[o for o in chosen_outlets or [] if o in outlets]))
@@ -324,12 +324,14 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         articles, _ = handlers.article_choices(query or "", chosen=chosen_articles)
         return gr.Dropdown(choices=articles)
 
-    def list_page(query, number, step=0):
-        return handlers.articles_page(query, (number if isinstance(number, int) else 1) + step)
+    def list_page(query, number, step=0, infos=None):
+        return handlers.articles_page(query, (number if isinstance(number, int) else 1) + step, infos)
 
     def page_articles(query, number, chosen_articles=None, chosen_outlets=None):
-        return (*list_page(query, number), handlers.collection_summary(),
-                *scope_choices(chosen_articles, chosen_outlets))
+        # one read of every article's row serves the list, the first screen's line and the pickers
+        infos = handlers.article_list()
+        return (*list_page(query, number, infos=infos), handlers.collection_summary(infos),
+                *scope_choices(chosen_articles, chosen_outlets, infos))
 
     def open_source(evt: gr.EventData):
         return handlers.open_source(_event_data(evt)), gr.Column(visible=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
-from qa import is_url, outlet_of, paragraph_spans
+from qa import is_url, outlet_of, paragraph_numbers, paragraph_spans
 from qa.bounded_load import DEFAULT_PARSE_CPU_S, FileParser
 from qa.errors import QAError
 from qa.formats import result_to_json
@@ -241,13 +241,14 @@ class Handlers(UploadHandlers):
         return "Search in: " + note.removeprefix("Searched only: "), panels.scope_note_html(
             note.replace("Searched only", "Questions search only") + ". Empty a field to search everything again.")
 
-    def article_choices(self, query: str = "", chosen: Any = None,
-                        limit: int = CHOICES_SHOWN) -> tuple[list[tuple[str, str]], list[str]]:
+    def article_choices(self, query: str = "", chosen: Any = None, limit: int = CHOICES_SHOWN,
+                        infos: list[dict] | None = None) -> tuple[list[tuple[str, str]], list[str]]:
         """Choices for the scope controls: (label, id) of the chosen articles still indexed and
         of up to `limit` articles matching `query` (newest first), and the outlets. A picker
-        of a large collection searches it; it never lists all of it."""
+        of a large collection searches it; it never lists all of it. `infos`: `article_list()`,
+        when the caller has read it already."""
         chosen_ids = [c for c in (chosen or []) if isinstance(c, str)]
-        infos = self.article_list()
+        infos = self.article_list() if infos is None else infos
         by_id = {info["id"]: info for info in infos}
         picked = [by_id[c] for c in dict.fromkeys(chosen_ids) if c in by_id]
         taken = {info["id"] for info in picked}
@@ -335,10 +336,11 @@ class Handlers(UploadHandlers):
         except QAError as e:
             return render.error_html(str(e))
 
-    def articles_page(self, query: str = "", page: Any = 1) -> tuple[str, int]:
-        """(the list's HTML, the page shown): a page past the last shows the last."""
+    def articles_page(self, query: str = "", page: Any = 1, infos: list[dict] | None = None) -> tuple[str, int]:
+        """(the list's HTML, the page shown): a page past the last shows the last. `infos`:
+        `article_list()`, when the caller has read it already."""
         query = (query or "").strip()[:200]
-        infos = self.article_list()
+        infos = self.article_list() if infos is None else infos
         total = len(infos)
         found = self._matching(query, infos)
         pages = max(1, -(-len(found) // ARTICLES_PER_PAGE))
@@ -348,10 +350,11 @@ class Handlers(UploadHandlers):
                                     total=total, first=first + 1,
                                     matching=len(found), query=query), page
 
-    def collection_summary(self) -> str:
-        """The first screen's line: how many articles are loaded and which is the newest."""
+    def collection_summary(self, infos: list[dict] | None = None) -> str:
+        """The first screen's line: how many articles are loaded and which is the newest.
+        `infos`: `article_list()`, when the caller has read it already."""
         try:
-            infos = self.article_list()
+            infos = self.article_list() if infos is None else infos
         except QAError as e:
             return render.error_html(str(e))
         # newest by its stated date; among undated ones (or equal dates), the last added
@@ -367,8 +370,7 @@ class Handlers(UploadHandlers):
             if p.article_id not in spans:
                 article = self.assistant.collection.article(p.article_id)
                 spans[p.article_id] = paragraph_spans(article.text) if article is not None else []
-            numbers[(p.article_id, p.start, p.end)] = tuple(
-                n for n, (s, e) in enumerate(spans[p.article_id], 1) if s < p.end and p.start < e)
+            numbers[(p.article_id, p.start, p.end)] = paragraph_numbers(spans[p.article_id], p.start, p.end)
         return numbers
 
 def _sentence(message: str) -> str:

@@ -27,10 +27,10 @@ from index.split import PARAGRAPH_BREAK  # the splitter's own rule: a reader par
 from qa.confidence import Calibration, load_calibration
 from qa.errors import ReaderError
 from qa.reader.decode import NOT_CONTEXT, Span, Window, passage_spans
+from qa.reader.markup import MarkupCheck
 
 # next best spans kept per passage, for answers that must fit the question's type
 PASSAGE_ALTERNATIVES = 4
-from qa.reader.markup import MarkupCheck
 
 # Our own settings file saved beside the weights: no-answer threshold and window sizes
 # chosen when the model was trained.
