@@ -120,9 +120,11 @@ def test_the_article_list_is_paged_and_searchable(browser, page_url, assistant):
     articles = css(browser, "#nqa-articles")
     assert f"{total} articles indexed" in articles.text and "showing 1–20" in articles.text
     assert len(all_css(browser, "#nqa-articles li.nqa-article")) == 20
+    assert pager(browser) == {"older"}  # nothing newer than the first page
     click(browser, css(browser, "#nqa-articles-older"))
     wait(browser).until(lambda d: f"showing 21–{total}" in css(d, "#nqa-articles").text)
     assert len(all_css(browser, "#nqa-articles li.nqa-article")) == total - 20
+    wait(browser).until(lambda d: pager(d) == {"newer"})  # the last page: nothing older
     click(browser, css(browser, "#nqa-articles-newer"))
     wait(browser).until(lambda d: "showing 1–20" in css(d, "#nqa-articles").text)
     query = css(browser, "#nqa-article-query input, #nqa-article-query textarea")
@@ -131,9 +133,16 @@ def test_the_article_list_is_paged_and_searchable(browser, page_url, assistant):
     wait(browser).until(lambda d: "1 match" in css(d, "#nqa-articles").text)
     [item] = all_css(browser, "#nqa-articles li.nqa-article")
     assert ferry(7)[0] in item.text
+    wait(browser).until(lambda d: pager(d) == set())  # one page of matches: neither
     query.clear()
     query.send_keys("no such words")
     wait(browser).until(lambda d: "No article matches" in css(d, "#nqa-articles").text)
+
+
+def pager(driver) -> set[str]:
+    """Which of "Newer" and "Older" the article list shows."""
+    return {name for name in ("newer", "older")
+            if any(e.is_displayed() for e in all_css(driver, f"#nqa-articles-{name}"))}
 
 
 def choose_article(driver, words: str, title: str) -> None:

@@ -325,7 +325,10 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
         return gr.Dropdown(choices=articles)
 
     def list_page(query, number, step=0, infos=None):
-        return handlers.articles_page(query, (number if isinstance(number, int) else 1) + step, infos)
+        html, shown_page, pages = handlers.articles_listing(query, (number if isinstance(number, int) else 1) + step,
+                                                            infos)
+        # "Newer" and "Older" only where there is a page to go to
+        return html, shown_page, gr.Button(visible=shown_page > 1), gr.Button(visible=shown_page < pages)
 
     def page_articles(query, number, chosen_articles=None, chosen_outlets=None):
         # one read of every article's row serves the list, the first screen's line and the pickers
@@ -339,7 +342,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
     access = page.access
     picks = [page.pick_articles, page.pick_outlets]
     listing = [page.article_query, page.article_page]
-    shown = [page.articles, page.article_page]
+    shown = [page.articles, page.article_page, page.newer_button, page.older_button]
     app.load(page_articles, inputs=listing + picks, outputs=shown + [page.loaded, *picks], **_PRIVATE)
     page.refresh_button.click(page_articles, inputs=listing + picks, outputs=shown + [page.loaded, *picks],
                               **_PRIVATE)

@@ -339,6 +339,11 @@ class Handlers(UploadHandlers):
     def articles_page(self, query: str = "", page: Any = 1, infos: list[dict] | None = None) -> tuple[str, int]:
         """(the list's HTML, the page shown): a page past the last shows the last. `infos`:
         `article_list()`, when the caller has read it already."""
+        return self.articles_listing(query, page, infos)[:2]
+
+    def articles_listing(self, query: str = "", page: Any = 1,
+                         infos: list[dict] | None = None) -> tuple[str, int, int]:
+        """`articles_page`, with the number of pages the search fills."""
         query = (query or "").strip()[:200]
         infos = self.article_list() if infos is None else infos
         total = len(infos)
@@ -348,7 +353,7 @@ class Handlers(UploadHandlers):
         first = (page - 1) * ARTICLES_PER_PAGE
         return panels.articles_html(found[first:first + ARTICLES_PER_PAGE], deletable=self.deletable,
                                     total=total, first=first + 1,
-                                    matching=len(found), query=query), page
+                                    matching=len(found), query=query), page, pages
 
     def collection_summary(self, infos: list[dict] | None = None) -> str:
         """The first screen's line: how many articles are loaded and which is the newest.

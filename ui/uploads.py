@@ -98,7 +98,7 @@ class UploadHandlers:
         # what was dropped from an article that was still added (a javascript: link, a date
         # that is not one): the uploader is told, not only the server's log
         lines += [("warning", f"{_upload_source(where, path)}: {_without_path(what, path)}")
-                  for where, what in getattr(report, "warnings", [])]
+                  for where, what in report.warnings]
         articles = [dataclasses.replace(a, source=_upload_source(a.source, path)) for a in report.articles]
         if any(given):
             articles = Collection.with_given_facts(articles, given[1], given[0])
