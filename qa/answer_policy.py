@@ -24,7 +24,7 @@ from index.metadata import outlet_of
 from index.split import paragraph_numbers, paragraph_spans
 from index.types import Article
 from qa import news
-from qa.answer_type import checked_type, fits
+from qa.answer_type import CHECKED_RULES, checked_type, fits
 from qa.confidence import Confidence, LogisticConfidence
 from qa.reader.decode import Span
 from qa.reader.markup import is_markup
@@ -127,22 +127,23 @@ class AnswerPolicy:
         return facts
 
 
-def fitting_span(hit: RetrievedPassage, reading: PassageReading, kind: str | None, question: str = "") -> Span | None:
+def fitting_span(hit: RetrievedPassage, reading: PassageReading, kind: str | None, question: str = "",
+                 rules: frozenset[str] = CHECKED_RULES) -> Span | None:
     """The passage's best span that can be an answer: not markup or punctuation, and fitting the
-    question's type `kind` (`qa.answer_type`); the reader's next best spans, each with its own
-    score, stand in for a best span that does not fit. None: the passage offers nothing."""
+    question's type `kind` by `rules` (`qa.answer_type`); the reader's next best spans, each with
+    its own score, stand in for a best span that does not fit. None: the passage offers nothing."""
     if reading.span is None:
         return None
     for span in (reading.span, *reading.alternatives[:(len(reading.alternatives) if kind else 0)]):
         if span.char_end <= span.char_start or is_markup(hit.text, span.char_start, span.char_end):
             continue
-        if fits(kind, hit.text, span.char_start, span.char_end, question):
+        if fits(kind, hit.text, span.char_start, span.char_end, question, rules):
             return span
     return None
 
 
 def best_answer(hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading], kind: str | None = None,
-                question: str = ""
+                question: str = "", rules: frozenset[str] = CHECKED_RULES
                 ) -> tuple[float, RetrievedPassage, Span] | None:
     """The best span over the passages read, with its raw score (`passage_answer_score`), or None.
 
@@ -151,7 +152,7 @@ def best_answer(hits: Sequence[RetrievedPassage], readings: Sequence[PassageRead
     the passage offers nothing and the next passage's span competes instead."""
     best = None
     for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
-        span = fitting_span(hit, reading, kind, question)
+        span = fitting_span(hit, reading, kind, question, rules)
         if span is None:
             continue
         score = passage_answer_score(span.margin, rank)
