@@ -143,6 +143,21 @@ def shown_answer(row: dict, rules: frozenset[str], threshold: float) -> str | No
     return hit.text[span.char_start:span.char_end]
 
 
+def scores(rows: list[dict], rules: frozenset[str], threshold: float) -> dict:
+    """SQuAD F1 (an unanswerable question scores 1 for no answer, else 0) and no-answer accuracy
+    over `rows`, with `rules` applied; answers withheld: shown without the rules, not with them."""
+    f1s, no_answer, withheld = [], [], 0
+    for row in rows:
+        answer = shown_answer(row, rules, threshold)
+        golds = row["golds"]
+        f1s.append(best_over_golds(f1, answer or "", golds) if golds else float(answer is None))
+        if not golds:
+            no_answer.append(answer is None)
+        withheld += answer is None and shown_answer(row, frozenset(), threshold) is not None
+    return {"f1": round(100 * sum(f1s) / max(1, len(f1s)), 2), "withheld": withheld,
+            "no_answer_accuracy": round(100 * sum(no_answer) / len(no_answer), 2) if no_answer else None}
+
+
 def removals(rows: list[dict], rules: frozenset[str], threshold: float) -> tuple[Counter, list[dict]]:
     counts, examples = Counter(), []
     for row in rows:
@@ -211,7 +226,10 @@ def score(args) -> None:
     for setting, r in rows.items():
         counts, examples = removals(r, kept, threshold)
         everything, _ = removals(r, ALL_RULES, threshold)
-        result["together"][setting] = {"kept_rules": dict(counts), "all_rules": dict(everything)}
+        result["together"][setting] = {
+            "kept_rules": dict(counts), "all_rules": dict(everything),
+            "scores": {"no_rules": scores(r, frozenset(), threshold), "kept_rules": scores(r, kept, threshold),
+                       "all_rules": scores(r, ALL_RULES, threshold)}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({"kept": result["kept"], "together": result["together"]}, indent=1))
