@@ -150,6 +150,9 @@ class IndexStore:
         self._data_version: int | None = None
         # scope -> passage ids, for the current data version (a server asks many questions of one scope)
         self._scopes: dict[tuple, np.ndarray] = {}
+        # every article's row (no text), for the current data version: a page load or a page of
+        # the article list reads it, and at 100,000 articles one read takes about 2 s
+        self._infos: tuple[tuple[int, int], list[dict]] | None = None  # (version it was read at, rows)
         self._load_snapshot()
 
     # ---- opening --------------------------------------------------------------------------
@@ -302,8 +305,15 @@ class IndexStore:
             return records.articles(self._db, ids)
 
     def article_infos(self) -> list[dict]:
-        with self.reading():
-            return records.article_infos(self._db)
+        """Every article's row, without its text, oldest first; read again only when the database
+        changed (a commit by another process moves `data_version`, a change made here moves the
+        connection's `total_changes`). Each call gets its own copies."""
+        with self._lock:
+            version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
+            if self._infos is None or self._infos[0] != version:
+                with self.reading():
+                    self._infos = (version, records.article_infos(self._db))
+            return [dict(info) for info in self._infos[1]]
 
     def counts(self) -> tuple[int, int]:
         """(articles, passages)."""

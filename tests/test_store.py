@@ -111,6 +111,22 @@ def test_remove_by_id_by_url_and_by_path(tmp_path, bundled_copy):
     assert [a.id for a in again.articles()] == [left[0].id]
 
 
+def test_the_article_list_is_read_once_and_again_after_any_change_here_or_elsewhere(tmp_path, bundled_copy):
+    store = create(tmp_path / "idx", [bundled_copy])
+    reads = []
+    store._db.set_trace_callback(lambda sql: reads.append(sql) if "FROM articles ORDER BY seq" in sql else None)
+    first = store.article_infos()
+    first[0]["title"] = "changed by the caller"  # each call gets its own copies
+    assert store.article_infos()[0]["title"] != "changed by the caller"
+    assert len(reads) == 1  # the second call read nothing
+    ingest(store, load_paths([SAMPLES / "articles.jsonl"]).articles, HashEmbedder())  # a change made here
+    added = store.article_infos()
+    assert len(added) > len(first)
+    other = IndexStore.open(tmp_path / "idx", NAME)  # another process removes one
+    other.remove([str(bundled_copy)])
+    assert [i["id"] for i in store.article_infos()] == [i["id"] for i in added if i["source"] != str(bundled_copy)]
+
+
 def test_a_corrected_article_under_the_same_url_replaces_the_old_one(tmp_path):
     store = create(tmp_path / "idx")
     old = make_article("Officials said the talks would resume on Monday in Geneva.", "https://example.org/talks",
