@@ -237,13 +237,30 @@ def question_names(question: str, passage: RetrievedPassage) -> set[str]:
     return named & _words(passage.title + " " + passage.text)
 
 
-def about_the_same(names: set[str], r: Reading) -> bool:
-    """Is a reading about what the question asks: does its passage (or title) use every name in
-    `names` (`question_names` of the answer's passage)? An accepted span in a passage that does
-    not ("22", the age of another man in the story, for "How old is Michael Adebolajo?";
-    "Ukraine" for an airline question) answers another question: it neither agrees nor conflicts,
-    nor may it replace the answer as the newest."""
-    return names <= _words(r.hit.title + " " + r.hit.text)
+_SPEECH = (r"say|says|said|saying|tell|tells|told|announce|announced|announces|report|reported|reports|"
+           r"confirm|confirmed|confirms|state|stated|add|added|declare|declared|write|wrote|warn|warned")
+# a date right after a verb of speaking ("union leaders said on Wednesday") dates the statement
+_DATES_A_STATEMENT = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:(?:late|early)\s+)?(?:on\s+)?$", re.IGNORECASE)
+_ASKS_ABOUT_A_STATEMENT = re.compile(r"\b(?:" + _SPEECH + r")\b", re.IGNORECASE)
+
+
+def dates_a_statement(r: Reading, question: str) -> bool:
+    """Is the reading's answer the day a source spoke ("said on Wednesday"), not the day of what
+    the question asks about? Not when the question asks about a statement itself ("When did the
+    union say ...?")."""
+    return (bool(_DATES_A_STATEMENT.search(r.before)) and not _ASKS_ABOUT_A_STATEMENT.search(question)
+            and resolve_date(r.answer, r.published or "2000-01-01") is not None)
+
+
+def about_the_same(names: set[str], r: Reading, question: str = "") -> bool:
+    """Is a reading about what the question asks? Its passage (or title) must use every name in
+    `names` (`question_names` of the answer's passage), and a date answer must not merely date a
+    statement (`dates_a_statement`). An accepted span that fails ("22", the age of another man in
+    the story, for "How old is Michael Adebolajo?"; "Ukraine" for an airline question; the
+    "Wednesday" of "union leaders said on Wednesday" for "When did the workers walk out?")
+    answers another question: it neither agrees nor conflicts, nor may it replace the answer as
+    the newest."""
+    return names <= _words(r.hit.title + " " + r.hit.text) and not dates_a_statement(r, question)
 
 
 def choose(readings: list[Reading], question: str, trusted=lambda raw: True) -> tuple[Reading, bool]:
@@ -257,7 +274,7 @@ def choose(readings: list[Reading], question: str, trusted=lambda raw: True) -> 
         return best, False
     names = question_names(question, best.hit)
     newer = [r for r in readings if r.accepted and _iso_day(r.published) is not None
-             and _iso_day(r.published) > _iso_day(best.published) and trusted(r.raw) and about_the_same(names, r)
+             and _iso_day(r.published) > _iso_day(best.published) and trusted(r.raw) and about_the_same(names, r, question)
              and not agree(r, best)]
     if not newer:
         return best, False
@@ -291,7 +308,7 @@ def support_and_conflicts(chosen: Reading, readings: list[Reading], probability,
     names = question_names(question, chosen.hit)
     support, conflicts = [], []
     for r in readings:
-        if r is chosen or not about_the_same(names, r):
+        if r is chosen or not about_the_same(names, r, question):
             continue
         if agree(r, chosen):
             support.append(entry(r))

@@ -243,6 +243,26 @@ def test_an_answer_from_a_passage_that_lacks_the_questions_names_neither_conflic
         assert result.answer == "28" and result.conflicts == [] and result.support == []
 
 
+STRIKE = [Article("gazette", "Dock strike", "https://gazette.example/strike", "2015-09-01",
+                  "About 300 dock workers in Port Selby walked out on Monday in a dispute over pay, the union said."),
+          Article("echo", "Walkout spreads", "https://echo.example/walkout", "2015-09-03",
+                  "Port Selby's walkout has spread: 750 dockers have now downed tools, union leaders said on Wednesday.")]
+
+
+@pytest.mark.parametrize("question, answer, conflicts", [
+    ("When did the Port Selby dock workers walk out?", "Monday", []),
+    ("When did the Port Selby union leaders say the walkout had spread?", "Wednesday", [("gazette", "Monday")])])
+def test_the_day_a_source_spoke_is_no_newer_answer(tmp_path, question, answer, conflicts):
+    """"said on Wednesday" dates the statement, not the walkout: it neither replaces Monday as the
+    newest answer nor conflicts with it, unless the question asks about the statement."""
+    folder = tmp_path / "idx"
+    assistant = Assistant.build(STRIKE, folder, Settings(index_dir=folder, top_k=2), embedder=HashEmbedder(),
+                                reader=ScriptedReader([("Monday", 5.0), ("Wednesday", 4.0)]))
+    result = assistant.ask(question)
+    assert len(result.passages) == 2
+    assert result.answer == answer and [(c["article_id"], c["answer"]) for c in result.conflicts] == conflicts
+
+
 HART = [Article("courier", "Mayor resigns", "https://courier.example/mayor", "2013-06-06",
                 "Mayor Ellen Hart of Lakeside resigned on Tuesday."),
         Article("valley", "Hart steps down", "https://valley.example/hart", "2013-06-07",
