@@ -269,7 +269,7 @@ def choose(readings: list[Reading], question: str, trusted=lambda raw: True) -> 
     its own (its raw score earns a "medium" or "high" label) and is `about_the_same` as the best
     may replace it: an accepted span from a newer article that answers another question ("Alder
     bridge" for "Which river burst its banks?") must not."""
-    best = next(r for r in readings if r.accepted)
+    best = next((r for r in readings if r.accepted), readings[0])
     if names_a_time(question) or _iso_day(best.published) is None:
         return best, False
     names = question_names(question, best.hit)
