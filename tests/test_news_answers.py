@@ -321,3 +321,30 @@ def test_a_gold_files_news_expectations_are_checked(tmp_path):
     gold.write_text(json.dumps({"question": "Who?", "answers": ["x"], "news": {"agree": []}}) + "\n")
     with pytest.raises(BadGoldFileError, match="'news' must be an object"):
         load_gold(gold)
+
+
+def test_the_news_gold_set_and_its_corpus_agree():
+    """eval/gold/news.jsonl asks only about articles eval/news_corpus.py writes (at least 40
+    questions over at least 15 of them), every fixture says it was written for the evaluation,
+    and only the one fixture meant as a copy is near enough another for copy detection to link
+    them (a shared line in every fixture's text once linked two different reports)."""
+    from pathlib import Path
+
+    from eval.gold_questions import load_gold
+    from eval.news_corpus import FIXTURES, news_corpus
+    from index.dedup import THRESHOLD, signature, similarity
+    from shared_data import shared_data_path
+
+    corpus = news_corpus(shared_data_path("news", "qamr-wikinews-dev.squad.json"))
+    gold_path = Path(__file__).resolve().parents[1] / "eval" / "gold" / "news.jsonl"
+    gold = [json.loads(line) for line in gold_path.read_text().splitlines() if line.strip()]
+    assert len(load_gold(gold_path).conversations) == len(gold) >= 40
+    titles = {r["title"] for r in corpus}
+    assert {t for q in gold for t in q["news"]["support"] + q["news"]["conflicts"]} <= titles
+    answered_in = {r["title"] for q in gold for r in corpus if any(a in r["text"] for a in q["answers"])}
+    assert len(answered_in) >= 15 and all(any(a in r["text"] for r in corpus for a in q["answers"]) for q in gold)
+    fixtures = [json.loads(line) for line in FIXTURES.read_text().splitlines() if line.strip()]
+    assert all(f["note"].startswith("written for the evaluation") and f["title"] in titles for f in fixtures)
+    linked = {(a["title"], b["title"]) for i, a in enumerate(fixtures) for b in fixtures[i + 1:]
+              if similarity(signature(a["text"]), signature(b["text"])) >= THRESHOLD}
+    assert linked == {("Lakeside flood kills 12", "Flood in Lakeside")}
