@@ -3,8 +3,12 @@
 The reader reads the top passages and proposes one span in each. Every span it *accepts* (raw
 score above the no-answer threshold) is an answer some article gives. Those answers are grouped
 by what they say (`answer_key`: SQuAD's normalization, plus numbers and dates in their common
-forms), one vote per story: copies of one article (linked at ingestion, `RetrievedPassage.copies`,
-or an identical passage text) count once, with every outlet listed.
+forms, `agree`: days read against their own articles' dates), one vote per story: copies of one
+article (linked at ingestion, `RetrievedPassage.copies`, or an identical passage text) count
+once, with every outlet listed. A span that only came close (not accepted) may still agree, as
+support, never conflict. Only readings `about_the_same` as the answer count at all: their
+passage uses the names the question and the answer's passage share, and a date of theirs is not
+merely the day a source spoke ("said on Wednesday").
 
 The rule for time ("newest wins"): when accepted answers conflict and their articles carry
 different dates, the answer of the newest article is the answer and the older ones are conflicts
@@ -12,6 +16,11 @@ marked `older` (a newer answer needs a "medium" or "high" confidence of its own 
 the best one), unless the question names a time of its own ("in 2016", "first", "originally",
 "at the time", "before", "previously"), in which case the best-scoring answer stands. Articles
 without a date never replace a dated one, nor are they replaced.
+
+What this leaves out: a span from a passage of the same story that answers a neighbouring
+question ("4 June", the resignation, for "When will the council elect a successor?") passes
+every rule here; the words of real updates ("750 dockers have now downed tools") share no more
+of the question than such spans do, so no rule on them is applied.
 """
 
 from __future__ import annotations
