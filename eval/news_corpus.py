@@ -4,11 +4,14 @@
   titled by its id; the data carries no dates or outlets, so they have none;
 - the bundled article (qa/data), dated 21 Nov 2017 (the day it reports as "November 21"; the
   file states no date);
-- the fixture articles of eval/gold/news-fixtures.jsonl, written for the evaluation (each says
-  so in its first line): a death toll that rose, a resignation reported with a weekday and with
-  a date, a reopening that was moved, and one report copied under another outlet.
+- the fixture articles of eval/gold/news-fixtures.jsonl, written for the evaluation (each
+  record's "note" says so; not the text, where one shared line made copy detection link short
+  fixtures as one story): a death toll that rose, a resignation reported with a weekday and with
+  a date, a reopening that was moved, one report copied under another outlet, a fire that three
+  outlets and a summit that two report independently in their own words (support), and a dock
+  strike that grew, its update worded apart from the question.
 
-    python -m eval.news_corpus /tmp/news-corpus.jsonl   # 24 articles
+    python -m eval.news_corpus /tmp/news-corpus.jsonl   # 31 articles
     qa index build /tmp/news-corpus.jsonl --index /tmp/news-index
     python -m eval run eval/gold/news.jsonl --index /tmp/news-index
 """

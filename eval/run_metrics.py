@@ -60,7 +60,11 @@ def news_metrics(outcomes: list[QuestionOutcome]) -> dict:
     """For gold questions that say what a news answer should carry (`GoldQuestion.news`):
 
     - support precision: of the support entries given, the share whose article the gold lists;
+    - support recall: of the articles the gold lists as support (less the one the answer cites),
+      the share given as support;
     - conflict recall: of the conflicting articles the gold lists, the share given as conflicts;
+    - conflict precision: of the conflicts given, the share whose article the gold lists (a
+      conflict from a passage about another story is a wrong one);
     - newest-wins accuracy: of the questions whose right answer is the newest article's, the share
       answered right (F1 at least 0.5 against the gold answers, which are the newest's);
     - answer_date accuracy: of the questions with a gold `answer_date`, the share given exactly it.
@@ -70,14 +74,21 @@ def news_metrics(outcomes: list[QuestionOutcome]) -> dict:
         return {}
     given = [(s["title"], o.expected_news.get("support", [])) for o in judged for s in o.support]
     expected = [(title, [c["title"] for c in o.conflicts]) for o in judged for title in o.expected_news.get("conflicts", [])]
+    supporting = [(title, [s["title"] for s in o.support]) for o in judged for title in o.expected_news.get("support", [])
+                  if title != (o.citation or {}).get("title")]
+    conflicting = [(c["title"], o.expected_news.get("conflicts", [])) for o in judged for c in o.conflicts]
     newest = [o for o in judged if o.expected_news.get("newest_wins")]
     dated = [o for o in judged if o.expected_news.get("answer_date")]
     return {
         "news_count": len(judged),
         "support_given": len(given),
         "support_precision": _percent(title in gold for title, gold in given),
+        "support_expected": len(supporting),
+        "support_recall": _percent(title in found for title, found in supporting),
         "conflicts_expected": len(expected),
         "conflict_recall": _percent(title in found for title, found in expected),
+        "conflicts_given": len(conflicting),
+        "conflict_precision": _percent(title in gold for title, gold in conflicting),
         "newest_wins_count": len(newest),
         "newest_wins_accuracy": _percent(is_right(o) for o in newest),
         "answer_date_count": len(dated),

@@ -72,7 +72,7 @@ class AnswerPolicy:
             candidate = Candidate(answer, probability, citation, hit.text, span.char_start, span.char_end) \
                 if confidence.is_close(probability) else None
             return AskResult.not_found(question, resolved, hits, query, candidate)
-        readings_ = news.one_per_story(self.accepted(hits, readings, kind, resolved))
+        readings_ = news.one_per_story(self.accepted(hits, readings, kind, resolved, agreeing=True))
         chosen, replaced = news.choose(readings_, resolved,
                                        lambda raw: confidence.label(confidence.probability(raw)) != "low")
         if replaced:  # newest wins: a newer article's answer, quoted from its own passage
@@ -80,30 +80,36 @@ class AnswerPolicy:
             span = Span(chosen.start - hit.start, chosen.end - hit.start, raw, 0.0)
             probability = round(confidence.probability(raw), 4)
             answer, citation = chosen.answer, self.citation(hit, span)
-        support, conflicts = news.support_and_conflicts(chosen, readings_, confidence.probability)
+        support, conflicts = news.support_and_conflicts(chosen, readings_, confidence.probability, resolved)
         return AskResult(question, True, answer, probability, citation, hit.text, hits, resolved,
                          span.char_start, span.char_end, query, confidence=confidence.label(probability),
                          support=support, conflicts=conflicts,
-                         answer_date=news.resolve_date(answer, citation.published))
+                         answer_date=news.resolve_date(answer, citation.published, hit.text[:span.char_start]))
 
     def accepted(self, hits: Sequence[RetrievedPassage], readings: Sequence[PassageReading],
-                 kind: str | None = None, question: str = "") -> list[news.Reading]:
+                 kind: str | None = None, question: str = "", agreeing: bool = False) -> list[news.Reading]:
         """Every span the reader accepts (raw score above the threshold, fitting the question's
-        type `kind`), best first."""
+        type `kind`), best first. With `agreeing`, also the spans that came close on their own
+        passage (the calibrated probability of their margin, without the rank prior, reaches the
+        candidate floor), marked not `accepted`: such a span may only agree with an accepted
+        answer (`support`), which is itself evidence for it; it never answers or conflicts. The
+        calibration was fitted on each question's own passage read alone, so the margin is what
+        it maps; the log-rank prior only orders passages against each other to pick one answer."""
         threshold = self.no_answer_threshold()
+        confidence = self.confidence()
         out = []
         for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
             span = fitting_span(hit, reading, kind, question)
             if span is None:
                 continue
             raw = passage_answer_score(span.margin, rank)
-            if raw <= threshold:
+            if raw <= threshold and not (agreeing and confidence.is_close(confidence.probability(span.margin))):
                 continue
             _, published, outlet = self._article_facts(hit.article_id)
             copies = tuple(outlet_of(s) or s for s in hit.copies)
             out.append(news.Reading(raw, hit, hit.text[span.char_start:span.char_end], hit.start + span.char_start,
                                     hit.start + span.char_end, published, outlet,
-                                    tuple(dict.fromkeys((outlet,) + copies))))
+                                    tuple(dict.fromkeys((outlet,) + copies)), raw > threshold))
         return sorted(out, key=lambda r: -r.raw)
 
     def citation(self, hit: RetrievedPassage, span: Span) -> Citation:

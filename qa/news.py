@@ -3,8 +3,12 @@
 The reader reads the top passages and proposes one span in each. Every span it *accepts* (raw
 score above the no-answer threshold) is an answer some article gives. Those answers are grouped
 by what they say (`answer_key`: SQuAD's normalization, plus numbers and dates in their common
-forms), one vote per story: copies of one article (linked at ingestion, `RetrievedPassage.copies`,
-or an identical passage text) count once, with every outlet listed.
+forms, `agree`: days read against their own articles' dates), one vote per story: copies of one
+article (linked at ingestion, `RetrievedPassage.copies`, or an identical passage text) count
+once, with every outlet listed. A span that only came close (not accepted) may still agree, as
+support, never conflict. Only readings `about_the_same` as the answer count at all: their
+passage uses the names the question and the answer's passage share, and a date of theirs is not
+merely the day a source spoke ("said on Wednesday").
 
 The rule for time ("newest wins"): when accepted answers conflict and their articles carry
 different dates, the answer of the newest article is the answer and the older ones are conflicts
@@ -12,6 +16,11 @@ marked `older` (a newer answer needs a "medium" or "high" confidence of its own 
 the best one), unless the question names a time of its own ("in 2016", "first", "originally",
 "at the time", "before", "previously"), in which case the best-scoring answer stands. Articles
 without a date never replace a dated one, nor are they replaced.
+
+What this leaves out: a span from a passage of the same story that answers a neighbouring
+question ("4 June", the resignation, for "When will the council elect a successor?") passes
+every rule here; the words of real updates ("750 dockers have now downed tools") share no more
+of the question than such spans do, so no rule on them is applied.
 """
 
 from __future__ import annotations
@@ -89,17 +98,39 @@ def answer_key(text: str) -> str:
 
 
 def same_answer(a: str, b: str) -> bool:
-    """Do two keys say the same? A date without a year agrees with the same day in any year."""
+    """Do two keys say the same? A date without a year agrees with the same day in any year, and
+    an answer whose words all lie in the other's agrees with it: "Anton Vesk" and "Prime Minister
+    Anton Vesk", "19" and "19 people" (two spans of one fact, one with its title or unit)."""
     if a == b:
         return True
-    if a.startswith("date:") and b.startswith("date:"):
-        return a[-5:] == b[-5:] and (len(a) == 10 or len(b) == 10)
-    return False
+    if a.startswith("date:") or b.startswith("date:"):
+        return a.startswith("date:") and b.startswith("date:") and a[-5:] == b[-5:] and (len(a) == 10 or len(b) == 10)
+    words_a, words_b = set(a.split()), set(b.split())
+    return bool(words_a and words_b) and (words_a <= words_b or words_b <= words_a)
 
 
-def resolve_date(answer: str, published: str | None) -> str | None:
+# words that put what follows them in the future: "will reopen on Monday", "is due to start on
+# January 12", "plans to stand down on", "has been delayed to"; "due to" before a determiner is
+# a cause ("due to the rain"), not a plan
+_FUTURE = re.compile(r"\b(will|shall|won't|going to|upcoming|next|plans? to|planned for|scheduled|"
+                     r"set to|expected to|(?:is|are) to|due to(?! (?:the|a|an|his|her|its|their|this|that)\b)|"
+                     r"(?:delayed|postponed|moved|pushed back|put off|brought forward) (?:to|until|till))\b|\w'll\b",
+                     re.IGNORECASE)
+
+
+def future_tense(before: str) -> bool:
+    """Does the clause that leads up to a date (the text `before` it, from the last comma,
+    semicolon or sentence end) speak of the future?"""
+    clause = re.split(r"[,;:!?\u2014]|\.(?:\s|$)", before)[-1]
+    return bool(_FUTURE.search(clause))
+
+
+def resolve_date(answer: str, published: str | None, before: str = "") -> str | None:
     """The calendar date an answer names, read against its article's date; None when the answer is
-    no date, or a relative one with no article date to read it against.
+    no date, or a relative one with no article date to read it against. `before` is the text that
+    leads up to the answer in its passage: in a clause that speaks of the future (`future_tense`:
+    "will reopen on Monday", "due to start on January 12") a weekday is the first such day after
+    the article's and a month and day the first on or after it.
 
     python-dateutil with news usage as rules (chosen over dateparser by measurement, see
     benchmarks/date_resolution.py): "yesterday", "today", "tomorrow"; a weekday ("Monday", "on
@@ -111,6 +142,7 @@ def resolve_date(answer: str, published: str | None) -> str | None:
 
     base = _iso_day(published)
     text = " ".join(answer.lower().split()).strip(" .,")
+    ahead = future_tense(before)
     if base is not None:
         fixed = {"yesterday": -1, "today": 0, "tomorrow": 1}
         if text in fixed:
@@ -118,7 +150,7 @@ def resolve_date(answer: str, published: str | None) -> str | None:
         m = re.fullmatch(r"(on |last |next |this )?(\w+day)( morning| afternoon| evening| night)?", text)
         if m and m.group(2) in WEEKDAYS.split():
             weekday = (MO, TU, WE, TH, FR, SA, SU)[WEEKDAYS.split().index(m.group(2))]
-            if m.group(1) == "next ":
+            if m.group(1) == "next " or (ahead and m.group(1) != "last "):
                 return (base + relativedelta(days=1, weekday=weekday(+1))).isoformat()
             if m.group(1) == "last ":
                 return (base + relativedelta(days=-1, weekday=weekday(-1))).isoformat()
@@ -142,6 +174,8 @@ def resolve_date(answer: str, published: str | None) -> str | None:
                 nearest.append(parsed.replace(year=year))
             except ValueError:  # 29 February in a year without one
                 pass
+        if ahead:
+            nearest = [d for d in nearest if d >= base]
         parsed = min(nearest, key=lambda d: abs((d - base).days))
     return parsed.isoformat()
 
@@ -167,6 +201,14 @@ class Reading:
     published: str | None
     outlet: str
     outlets: tuple[str, ...]  # the outlet first, then those of its copies
+    # above the reader's no-answer threshold: an answer of its own; below it (but close, see
+    # `qa.answer_policy.AnswerPolicy.accepted`) it can only agree with an accepted answer
+    accepted: bool = True
+
+    @property
+    def before(self) -> str:
+        """The passage's text up to the answer (what `resolve_date` reads the tense from)."""
+        return self.hit.text[:self.start - self.hit.start]
 
 
 def one_per_story(readings: list[Reading]) -> list[Reading]:
@@ -187,24 +229,77 @@ def one_per_story(readings: list[Reading]) -> list[Reading]:
     return out
 
 
+_NAME = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower().removesuffix("'s").removesuffix("’s").strip(".-'’") for w in _NAME.findall(text)}
+
+
+def question_names(question: str, passage: RetrievedPassage) -> set[str]:
+    """The names the question gives (its capitalized words after the first: "Lakeside",
+    "Adebolajo", "LaGuardia") that the answer's own passage or title uses too (so a demonym or a
+    misspelling in the question, "French" for "France", asks nothing of other passages)."""
+    words = _NAME.findall(question)[1:]
+    named = {w.lower().removesuffix("'s").removesuffix("’s").strip(".-'’")
+             for w in words if w[0].isupper()}
+    return named & _words(passage.title + " " + passage.text)
+
+
+_SPEECH = (r"say|says|said|saying|tell|tells|told|announce|announced|announces|report|reported|reports|"
+           r"confirm|confirmed|confirms|state|stated|add|added|declare|declared|write|wrote|warn|warned")
+# a date right after a verb of speaking ("union leaders said on Wednesday") dates the statement
+_DATES_A_STATEMENT = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:(?:late|early)\s+)?(?:on\s+)?$", re.IGNORECASE)
+_ASKS_ABOUT_A_STATEMENT = re.compile(r"\b(?:" + _SPEECH + r")\b", re.IGNORECASE)
+
+
+def dates_a_statement(r: Reading, question: str) -> bool:
+    """Is the reading's answer the day a source spoke ("said on Wednesday"), not the day of what
+    the question asks about? Not when the question asks about a statement itself ("When did the
+    union say ...?")."""
+    return (bool(_DATES_A_STATEMENT.search(r.before)) and not _ASKS_ABOUT_A_STATEMENT.search(question)
+            and resolve_date(r.answer, r.published or "2000-01-01") is not None)
+
+
+def about_the_same(names: set[str], r: Reading, question: str = "") -> bool:
+    """Is a reading about what the question asks? Its passage (or title) must use every name in
+    `names` (`question_names` of the answer's passage), and a date answer must not merely date a
+    statement (`dates_a_statement`). An accepted span that fails ("22", the age of another man in
+    the story, for "How old is Michael Adebolajo?"; "Ukraine" for an airline question; the
+    "Wednesday" of "union leaders said on Wednesday" for "When did the workers walk out?")
+    answers another question: it neither agrees nor conflicts, nor may it replace the answer as
+    the newest."""
+    return names <= _words(r.hit.title + " " + r.hit.text) and not dates_a_statement(r, question)
+
+
 def choose(readings: list[Reading], question: str, trusted=lambda raw: True) -> tuple[Reading, bool]:
-    """The answer among one-per-story readings (best first) and whether newest-wins replaced the
-    best-scoring one. Only a newer answer that is `trusted` on its own (its raw score earns a
-    "medium" or "high" label) may replace it: an accepted span from a newer article that answers
-    another question ("Alder bridge" for "Which river burst its banks?") must not."""
-    best = readings[0]
+    """The answer among one-per-story readings (best first; the first accepted) and whether
+    newest-wins replaced the best-scoring one. Only an accepted newer answer that is `trusted` on
+    its own (its raw score earns a "medium" or "high" label) and is `about_the_same` as the best
+    may replace it: an accepted span from a newer article that answers another question ("Alder
+    bridge" for "Which river burst its banks?") must not."""
+    best = next((r for r in readings if r.accepted), readings[0])
     if names_a_time(question) or _iso_day(best.published) is None:
         return best, False
-    best_key = answer_key(best.answer)
-    best_date = resolve_date(best.answer, best.published)
-    newer = [r for r in readings if _iso_day(r.published) is not None
-             and _iso_day(r.published) > _iso_day(best.published) and trusted(r.raw)
-             and not same_answer(answer_key(r.answer), best_key)
-             and not (best_date is not None and resolve_date(r.answer, r.published) == best_date)]
+    names = question_names(question, best.hit)
+    newer = [r for r in readings if r.accepted and _iso_day(r.published) is not None
+             and _iso_day(r.published) > _iso_day(best.published) and trusted(r.raw) and about_the_same(names, r, question)
+             and not agree(r, best)]
     if not newer:
         return best, False
     newest_day = max(_iso_day(r.published) for r in newer)
     return next(r for r in newer if _iso_day(r.published) == newest_day), True
+
+
+def agree(a: Reading, b: Reading) -> bool:
+    """Do two readings give the same answer? When both name a day, read against their own
+    articles' dates, they agree exactly when it is the same day, however each wrote it ("on
+    Tuesday" in an article of Wednesday 12 March, "11 March"), and "Monday" in reports of two
+    different weeks does not agree; otherwise when their keys do (`same_answer`)."""
+    day_a, day_b = resolve_date(a.answer, a.published, a.before), resolve_date(b.answer, b.published, b.before)
+    if day_a is not None and day_b is not None:
+        return day_a == day_b
+    return same_answer(answer_key(a.answer), answer_key(b.answer))
 
 
 def entry(r: Reading) -> dict:
@@ -212,21 +307,21 @@ def entry(r: Reading) -> dict:
             "answer": r.answer, "start": r.start, "end": r.end, "outlets": list(r.outlets)}
 
 
-def support_and_conflicts(chosen: Reading, readings: list[Reading], probability) -> tuple[list[dict], list[dict]]:
+def support_and_conflicts(chosen: Reading, readings: list[Reading], probability,
+                          question: str = "") -> tuple[list[dict], list[dict]]:
     """The other stories that give the chosen answer, and those that give another (with their
-    calibrated score and whether their article is older than the answer's)."""
-    key = answer_key(chosen.answer)
+    calibrated score and whether their article is older than the answer's). Only readings
+    `about_the_same` as the chosen one count; one below the no-answer threshold (not `accepted`)
+    can agree but never conflict."""
     day = _iso_day(chosen.published)
-    chosen_date = resolve_date(chosen.answer, chosen.published)
+    names = question_names(question, chosen.hit)
     support, conflicts = [], []
     for r in readings:
-        if r is chosen:
+        if r is chosen or not about_the_same(names, r, question):
             continue
-        # the same answer, or the same day however each article wrote it ("Tuesday", "4 June")
-        if same_answer(answer_key(r.answer), key) or (
-                chosen_date is not None and resolve_date(r.answer, r.published) == chosen_date):
+        if agree(r, chosen):
             support.append(entry(r))
-        else:
+        elif r.accepted:
             other = _iso_day(r.published)
             conflicts.append({**entry(r), "score": round(probability(r.raw), 4),
                               "older": bool(day is not None and other is not None and other < day)})
