@@ -90,20 +90,21 @@ class AnswerPolicy:
                  kind: str | None = None, question: str = "", agreeing: bool = False) -> list[news.Reading]:
         """Every span the reader accepts (raw score above the threshold, fitting the question's
         type `kind`), best first. With `agreeing`, also the spans that came close on their own
-        passage (the calibrated probability of their margin, without the rank prior, reaches the
-        candidate floor), marked not `accepted`: such a span may only agree with an accepted
-        answer (`support`), which is itself evidence for it; it never answers or conflicts. The
-        calibration was fitted on each question's own passage read alone, so the margin is what
-        it maps; the log-rank prior only orders passages against each other to pick one answer."""
+        passage (the reader prefers them to "no answer" there, margin > 0, but not by the
+        threshold), marked not `accepted`: such a span may only agree with an accepted answer
+        (`support`), which is itself evidence for it; it never answers or conflicts. The margin
+        is the passage's own (no rank prior): the prior only orders passages against each other
+        to pick one answer. A calibrated probability is not used here: fitted where the chat
+        answers, it finds no declined span close enough to offer (see the calibration), while
+        agreement with an accepted answer from another story is evidence the map never saw."""
         threshold = self.no_answer_threshold()
-        confidence = self.confidence()
         out = []
         for rank, (hit, reading) in enumerate(zip(hits, readings), 1):
             span = fitting_span(hit, reading, kind, question)
             if span is None:
                 continue
             raw = passage_answer_score(span.margin, rank)
-            if raw <= threshold and not (agreeing and confidence.is_close(confidence.probability(span.margin))):
+            if raw <= threshold and not (agreeing and span.margin > 0):
                 continue
             _, published, outlet = self._article_facts(hit.article_id)
             copies = tuple(outlet_of(s) or s for s in hit.copies)
