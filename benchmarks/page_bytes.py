@@ -111,9 +111,14 @@ def server_payload(assistant) -> dict:
     started = time.monotonic()
     listing = handlers.articles_html()
     choices = handlers.article_choices()
+    seconds = time.monotonic() - started
+    # a second page load with nothing changed in between (the index's rows are read once per change)
+    started = time.monotonic()
+    handlers.articles_html()
+    handlers.article_choices()
     return {"list_html_bytes": len(listing.encode("utf-8")),
             "choices_json_bytes": len(json.dumps(choices, ensure_ascii=False).encode("utf-8")),
-            "seconds": round(time.monotonic() - started, 2)}
+            "seconds": round(seconds, 2), "seconds_again": round(time.monotonic() - started, 2)}
 
 
 def upload_bytes(url: str, folder: Path) -> int:

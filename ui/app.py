@@ -332,7 +332,7 @@ def _wire_articles(app: gr.Blocks, page: SimpleNamespace, handlers: Handlers) ->
 
     def page_articles(query, number, chosen_articles=None, chosen_outlets=None):
         # one read of every article's row serves the list, the first screen's line and the pickers
-        infos = handlers.article_list()
+        infos = handlers.article_rows()
         return (*list_page(query, number, infos=infos), handlers.collection_summary(infos),
                 *scope_choices(chosen_articles, chosen_outlets, infos))
 

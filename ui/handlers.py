@@ -245,10 +245,10 @@ class Handlers(UploadHandlers):
                         infos: list[dict] | None = None) -> tuple[list[tuple[str, str]], list[str]]:
         """Choices for the scope controls: (label, id) of the chosen articles still indexed and
         of up to `limit` articles matching `query` (newest first), and the outlets. A picker
-        of a large collection searches it; it never lists all of it. `infos`: `article_list()`,
+        of a large collection searches it; it never lists all of it. `infos`: `article_rows()`,
         when the caller has read it already."""
         chosen_ids = [c for c in (chosen or []) if isinstance(c, str)]
-        infos = self.article_list() if infos is None else infos
+        infos = self.article_rows() if infos is None else infos
         by_id = {info["id"]: info for info in infos}
         picked = [by_id[c] for c in dict.fromkeys(chosen_ids) if c in by_id]
         taken = {info["id"] for info in picked}
@@ -284,9 +284,13 @@ class Handlers(UploadHandlers):
     def article_list(self) -> list[dict]:
         """The indexed articles as {"id", "title", "source", "published", "outlet"} (their text
         left out); a source is a web address or a file's name."""
-        return [{"id": info["id"], "title": info["title"], "source": public_source(info.get("source") or ""),
-                 "published": info.get("published"), "outlet": info["outlet"]}
-                for info in self.assistant.collection.article_infos()]
+        return [_public(info) for info in self.article_rows()]
+
+    def article_rows(self) -> list[dict]:
+        """Every indexed article's row as the index keeps it (its source not yet made public):
+        what one page load reads once for the list, the first screen's line and the pickers,
+        which make public only the few rows they show."""
+        return self.assistant.collection.article_infos()
 
     def article_json(self, article_id: str) -> dict:
         """One article: {"id", "title", "outlet", "published", "source", "paragraphs"}.
@@ -322,7 +326,7 @@ class Handlers(UploadHandlers):
 
     def _matching(self, query: str, infos: list[dict] | None = None) -> list[dict]:
         """The articles whose title or outlet holds every word of `query`, newest added first."""
-        infos = list(reversed(self.article_list() if infos is None else infos))
+        infos = list(reversed(self.article_rows() if infos is None else infos))
         words = (query or "").casefold().split()
         if not words:
             return infos
@@ -338,28 +342,29 @@ class Handlers(UploadHandlers):
 
     def articles_page(self, query: str = "", page: Any = 1, infos: list[dict] | None = None) -> tuple[str, int]:
         """(the list's HTML, the page shown): a page past the last shows the last. `infos`:
-        `article_list()`, when the caller has read it already."""
+        `article_rows()`, when the caller has read it already."""
         return self.articles_listing(query, page, infos)[:2]
 
     def articles_listing(self, query: str = "", page: Any = 1,
                          infos: list[dict] | None = None) -> tuple[str, int, int]:
         """`articles_page`, with the number of pages the search fills."""
         query = (query or "").strip()[:200]
-        infos = self.article_list() if infos is None else infos
+        infos = self.article_rows() if infos is None else infos
         total = len(infos)
         found = self._matching(query, infos)
         pages = max(1, -(-len(found) // ARTICLES_PER_PAGE))
         page = min(max(1, int(page) if isinstance(page, (int, float)) and not isinstance(page, bool) else 1), pages)
         first = (page - 1) * ARTICLES_PER_PAGE
-        return panels.articles_html(found[first:first + ARTICLES_PER_PAGE], deletable=self.deletable,
+        shown = [_public(info) for info in found[first:first + ARTICLES_PER_PAGE]]
+        return panels.articles_html(shown, deletable=self.deletable,
                                     total=total, first=first + 1,
                                     matching=len(found), query=query), page, pages
 
     def collection_summary(self, infos: list[dict] | None = None) -> str:
         """The first screen's line: how many articles are loaded and which is the newest.
-        `infos`: `article_list()`, when the caller has read it already."""
+        `infos`: `article_rows()`, when the caller has read it already."""
         try:
-            infos = self.article_list() if infos is None else infos
+            infos = self.article_rows() if infos is None else infos
         except QAError as e:
             return render.error_html(str(e))
         # newest by its stated date; among undated ones (or equal dates), the last added
@@ -391,6 +396,13 @@ def _error_exchange(question: str, message: str) -> dict:
     # A failed question leaves the history as it was: it is shown, but not read as a turn.
     return {"question": question, "answer": None, "html": render.error_html(message),
             "markdown": export.exchange_markdown(question, error=message), "counts": False}
+
+
+def _public(info: dict) -> dict:
+    """An article's row as users see it: {"id", "title", "source", "published", "outlet"}, its
+    source a web address or a file's name."""
+    return {"id": info["id"], "title": info["title"], "source": public_source(info.get("source") or ""),
+            "published": info.get("published"), "outlet": info["outlet"]}
 
 
 def _choice_label(info: dict) -> str:
