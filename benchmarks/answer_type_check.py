@@ -114,14 +114,16 @@ def collect(args) -> None:
 
 
 def wikinews_questions(folder: Path) -> list[SimpleNamespace]:
-    """QAMR's questions on Wikinews paragraphs, dev then test, each with its paragraph and golds."""
+    """QAMR's questions on Wikinews paragraphs, dev then test, each with its paragraph and golds
+    (shaped as the held-out questions are: `qid`, `question`, `context`, `answers` as (text, _))."""
+    from index.load import load_squad
+
     out = []
     for part in ("dev", "test"):
-        for article in json.loads((folder / f"qamr-wikinews-{part}.squad.json").read_text())["data"]:
-            for paragraph in article["paragraphs"]:
-                for qa in paragraph["qas"]:
-                    out.append(SimpleNamespace(qid=qa["id"], question=qa["question"], context=paragraph["context"],
-                                               answers=[(a["text"], a["answer_start"]) for a in qa["answers"]]))
+        articles, questions = load_squad(folder / f"qamr-wikinews-{part}.squad.json")
+        texts = {a.id: a.text for a in articles}
+        out += [SimpleNamespace(qid=q.id, question=q.question, context=texts[q.article_id][q.context_start:q.context_end],
+                                answers=[(a, None) for a in q.answers]) for q in questions]
     return out
 
 

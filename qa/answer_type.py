@@ -174,7 +174,7 @@ def is_country(text: str) -> bool:
 
 
 def is_place(text: str) -> bool:
-    """A country, a region or a city of at least 15,000 people, and nothing else: "Sochi", "Syria"."""
+    """A country, a region or a city of at least CITY_MIN_PEOPLE, and nothing else: "Sochi", "Syria"."""
     name = text.strip()
     return is_country(name) or name[:1].isupper() and name.casefold() in _city_names()
 

@@ -121,12 +121,22 @@ def band(probability: np.ndarray, correct: np.ndarray, low: float, high: float =
             "mean_probability": float(probability[chosen].mean()) if n else None}
 
 
+def load_scores(path: str | Path) -> list[dict]:
+    """The rows `collect` wrote."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def scored(rows: list[dict]) -> tuple[list[dict], np.ndarray, np.ndarray, np.ndarray]:
+    """The rows with a raw score (a span was proposed), and their raw scores, whether each is
+    right (1.0 / 0.0) and its article: what fitting and comparing maps work on."""
+    rows = [r for r in rows if r["raw"] is not None]
+    return (rows, np.array([r["raw"] for r in rows]),
+            np.array([r["f1"] >= CORRECT_MIN_F1 for r in rows], dtype=float), np.array([r["title"] for r in rows]))
+
+
 def fit(rows: list[dict], threshold: float) -> dict:
     """The calibration document: table, labels, candidate floor and the held-out figures behind them."""
-    rows = [r for r in rows if r["raw"] is not None]
-    raw = np.array([r["raw"] for r in rows])
-    correct = np.array([r["f1"] >= CORRECT_MIN_F1 for r in rows], dtype=float)
-    groups = np.array([r["title"] for r in rows])
+    rows, raw, correct, groups = scored(rows)
     xs, ps = fit_isotonic(raw, correct)
     cv = leave_one_group_out(raw, correct, groups)
     answered = raw > threshold
@@ -259,7 +269,7 @@ def collect(args) -> None:
 def fit_command(args) -> None:
     from qa.reader.transformers_reader import load_reader_settings
 
-    rows = [json.loads(line) for line in Path(args.scores).read_text().splitlines() if line.strip()]
+    rows = load_scores(args.scores)
     threshold = load_reader_settings(Path(args.reader)).no_answer_threshold
     document = fit(rows, threshold)
     document["related_cosine"] = related_cosine_summary(rows)
@@ -294,12 +304,8 @@ def compare_command(args) -> None:
     from qa.confidence import load_calibration
     from qa.reader.transformers_reader import load_reader_settings
 
-    rows = [r for r in (json.loads(line) for line in Path(args.scores).read_text().splitlines() if line.strip())
-            if r["raw"] is not None]
+    rows, raw, correct, groups = scored(load_scores(args.scores))
     threshold = load_reader_settings(Path(args.reader)).no_answer_threshold
-    raw = np.array([r["raw"] for r in rows])
-    correct = np.array([r["f1"] >= CORRECT_MIN_F1 for r in rows], dtype=float)
-    groups = np.array([r["title"] for r in rows])
     shown = raw > threshold
     given = load_calibration(Path(args.reader))
     stated = np.array([given.probability(x) for x in raw])
