@@ -78,24 +78,27 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for label, curve in curves.items():
-        if not curve:
-            continue
+    drawn = {label: curve for label, curve in curves.items() if curve}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2 + 0.22 * ((len(drawn) + 1) // 2)))
+    colours = plt.get_cmap("tab10" if len(drawn) <= 10 else "tab20")
+    for i, (label, curve) in enumerate(drawn.items()):
+        # one colour per run: its F1 solid, its answerable F1 with the answer forced dashed
         for ax, x in zip(axes, ("examples", "cpu_hours")):
             xs = [p[x] for p in curve]
-            ax.plot(xs, [p["f1"] for p in curve], marker="o", label=f"{label}: F1")
-            ax.plot(xs, [p["answerable_f1_forced"] for p in curve], marker="x", linestyle="--",
-                    label=f"{label}: answerable F1, answer forced")
+            ax.plot(xs, [p["f1"] for p in curve], marker="o", markersize=4, color=colours(i), label=label)
+            ax.plot(xs, [p["answerable_f1_forced"] for p in curve], marker="x", markersize=4, linestyle="--",
+                    color=colours(i))
     axes[0].set_xlabel("training questions seen")
     axes[1].set_xlabel("training CPU-hours (2 cores)")
     for ax in axes:
         ax.set_xscale("log")  # MiniLM's 240,000 questions beside MPNet's tens of thousands
         ax.set_ylabel("held-out F1")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Reader learning curves on held-out SQuAD 2.0 train articles")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle("Reader learning curves on held-out SQuAD 2.0 train articles "
+                 "(solid: F1; dashed: answerable F1, answer forced)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.045 * ((len(drawn) + 1) // 2) + 0.02, 1, 1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out.with_suffix(".png"), dpi=90)
     args.out.with_suffix(".json").write_text(json.dumps(curves, indent=2) + "\n")
