@@ -79,7 +79,8 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     drawn = {label: curve for label, curve in curves.items() if curve}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2 + 0.22 * ((len(drawn) + 1) // 2)))
+    legend_rows = (len(drawn) + 1) // 2  # the legend sits below both plots, two runs to a row
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2 + 0.22 * legend_rows))
     colours = plt.get_cmap("tab10" if len(drawn) <= 10 else "tab20")
     for i, (label, curve) in enumerate(drawn.items()):
         # one colour per run: its F1 solid, its answerable F1 with the answer forced dashed
@@ -98,7 +99,7 @@ def main() -> None:
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("Reader learning curves on held-out SQuAD 2.0 train articles "
                  "(solid: F1; dashed: answerable F1, answer forced)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.045 * ((len(drawn) + 1) // 2) + 0.02, 1, 1))
+    fig.tight_layout(rect=(0, 0.045 * legend_rows + 0.02, 1, 1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out.with_suffix(".png"), dpi=90)
     args.out.with_suffix(".json").write_text(json.dumps(curves, indent=2) + "\n")
