@@ -23,8 +23,8 @@ app.add_typer(index_app, name="index")
 
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="index folder (default: the bundled article's)")]
 ReaderOption = Annotated[Optional[str], typer.Option(
-    "--reader", help="which reader answers: 'minilm' (the default, faster) or 'mpnet' (larger; see its "
-                     "model card); NEWSQA_READER sets it too", show_default=False)]
+    "--reader", help="which reader answers: 'mpnet' (the default, better on news) or 'minilm' (faster; see "
+                     "the model cards); NEWSQA_READER sets it too", show_default=False)]
 
 
 def _settings(index: Path | None, reader: str | None = None):

@@ -1,4 +1,4 @@
-"""Two readers behind one interface: the setting, the environment and `qa ask --reader` choose; MiniLM stays the default."""
+"""Two readers behind one interface: the setting, the environment and `qa ask --reader` choose; MPNet is the default."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from qa.settings import MPNET_READER, READER_NAMES, SHIPPED_READER, Settings
 QA = Path(sys.executable).parent / "qa"
 
 
-def test_minilm_is_the_default_reader():
+def test_mpnet_is_the_default_reader_and_minilm_the_fast_option():
     settings = Settings()
-    assert settings.reader == "minilm" and settings.reader_model is None
-    assert registry.reader_folder(settings) == str(SHIPPED_READER)
+    assert settings.reader == "mpnet" and settings.reader_model is None
+    assert registry.reader_folder(settings) == str(MPNET_READER)
+    assert registry.reader_folder(settings.with_overrides(reader="minilm")) == str(SHIPPED_READER)
     reader = registry.make_reader(settings)
-    assert isinstance(reader, TransformersReader) and reader.model_name_or_path == str(SHIPPED_READER)
+    assert isinstance(reader, TransformersReader) and reader.model_name_or_path == str(MPNET_READER)
     assert reader.runner.cache_dir == settings.cache_dir  # where a packaged base would be unpacked
     assert set(registry.READERS) == set(READER_NAMES)
 
@@ -33,7 +34,7 @@ def test_the_environment_names_a_reader_or_a_model_folder(monkeypatch, tmp_path)
     assert (Settings.from_env().reader, Settings.from_env().reader_model) == ("mpnet", None)
     monkeypatch.setenv("NEWSQA_READER", str(tmp_path))
     settings = Settings.from_env()
-    assert (settings.reader, settings.reader_model) == ("minilm", str(tmp_path))
+    assert (settings.reader, settings.reader_model) == ("mpnet", str(tmp_path))
     assert registry.reader_folder(settings) == str(tmp_path)
 
 

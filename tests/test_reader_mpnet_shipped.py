@@ -1,4 +1,4 @@
-"""The shipped MPNet reader: rebuilt offline from its base's packages and what training changed, it answers real questions."""
+"""The shipped MPNet reader, the default: rebuilt offline from its base's packages and what training changed, it answers real questions."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def mpnet_assistant(tmp_path_factory, real_embedder):
     from qa import Assistant, Settings
 
     root = tmp_path_factory.mktemp("mpnet")
-    settings = Settings(index_dir=root / "index", reader="mpnet")  # the base unpacks once into the usual cache
+    settings = Settings(index_dir=root / "index")  # the default reader; its base unpacks once into the usual cache
+    assert settings.reader == "mpnet"
     return Assistant.build([BUNDLED], root / "index", settings, embedder=real_embedder)
 
 
@@ -55,6 +56,7 @@ def test_says_not_found_instead_of_guessing(mpnet_assistant):
 
 
 def test_the_summit_date_that_the_minilm_reader_gets_wrong(mpnet_assistant):
+    # the first example question of the chat, asked of the default reader
     # the sentence gives both dates: the Sochi meeting (November 20) and the summit (November 22)
     result = mpnet_assistant.ask("When will the presidents of Russia, Turkey, and Iran meet?")
     assert result.found and "November 22" in result.answer and "November 20" not in result.answer

@@ -1,8 +1,8 @@
 """The reader registry: the readers a user chooses by name (`Settings.reader`, `qa ask --reader`, NEWSQA_READER), behind one interface.
 
-- "minilm": the shipped reader (MiniLM-L6 fine-tuned by `python -m qa.reader.training.train`), the default;
-- "mpnet": a reader trained on all-mpnet-base-v2 by `python -m qa.reader.training.train --base mpnet`; its
-  folder holds only what training changed, and the base comes from its five packages.
+- "mpnet": the default, a reader trained on all-mpnet-base-v2 by `python -m qa.reader.training.train --base mpnet`;
+  its folder holds only what training changed, and the base comes from its five packages;
+- "minilm": MiniLM-L6 fine-tuned by `python -m qa.reader.training.train`, the faster option.
 
 Both are `TransformersReader`s; only the folder differs, and the folder's reader_config.json says
 how to build the model (`qa.reader.delta`). Choosing a reader whose weights are not there is a
