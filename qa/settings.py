@@ -53,7 +53,9 @@ class Settings:
     reader: str = "mpnet"
     reader_model: str | None = None  # a model folder (or hub name) read instead; None: the named reader's
     reader_backend: str = "torch"  # the ModelRunner that runs the reader's model
-    reader_precision: str | None = None  # "fp32", "bf16" or "int8"; None: the one the reader ships in
+    # "fp32", "bf16" or "int8"; None: the one the reader ships in (a shipped bf16 runs as fp32 on a CPU
+    # without native bf16: qa.reader.precision.precision_for_this_cpu)
+    reader_precision: str | None = None
     no_answer_threshold: float | None = None  # None: the threshold shipped with the reader
     # A retrieved passage sharing no content word with the question still counts as related to it
     # from this cosine similarity on (a paraphrase). Chosen for the shipped embedder on 2,944 held-out

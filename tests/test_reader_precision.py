@@ -10,7 +10,8 @@ import torch
 from qa.errors import ReaderError
 from qa.reader import registry
 from qa.reader.transformers_reader import TorchRunner, TransformersReader
-from qa.reader.precision import to_precision
+from qa.reader import precision as precision_module
+from qa.reader.precision import cpu_has_native_bf16, precision_for_this_cpu, to_precision
 from qa.reader.training.choose_precision import MAX_F1_LOSS, choose
 from qa.settings import Settings
 from tests.tiny_model import build_tiny_qa_model
@@ -78,6 +79,46 @@ def test_the_folder_names_the_precision_and_the_settings_override_it(tiny_folder
     # and it reads through the whole path: windows, batching, decoding
     readings = shipped.read("Who hosted Assad?", [PASSAGE, PASSAGE[:60]])
     assert len(readings) == 2
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    for flags, native in (("fpu sse2 avx2 fma", False), ("avx2 avx512f avx512_bf16", True), ("avx2 amx_bf16 amx_tile", True)):
+        cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\n")
+        assert cpu_has_native_bf16(cpuinfo) is native, flags
+    # a flag named in the model name is not a flag
+    cpuinfo.write_text("model name\t: avx512_bf16 edition\nflags\t\t: avx2\n")
+    assert cpu_has_native_bf16(cpuinfo) is False
+    assert cpu_has_native_bf16(tmp_path / "absent") is False
+
+
+def test_a_shipped_bf16_runs_in_fp32_on_a_cpu_without_native_bf16():
+    assert precision_for_this_cpu("bf16", native_bf16=False) == "fp32"
+    assert precision_for_this_cpu("bf16", native_bf16=True) == "bf16"
+    for other in ("fp32", "int8"):
+        assert precision_for_this_cpu(other, native_bf16=False) == other
+    with pytest.raises(ValueError):
+        precision_for_this_cpu("fp16", native_bf16=True)
+
+
+def test_the_reader_follows_the_cpu_unless_the_settings_ask(tiny_folder, tmp_path, monkeypatch):
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    for f in tiny_folder.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "reader_config.json").write_text(json.dumps({"precision": "bf16"}))
+    for native, runs_in in ((False, torch.float32), (True, torch.bfloat16)):
+        monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda native=native: native)
+        reader = registry.make_reader(Settings(reader_model=str(folder)))
+        reader.warm_up()
+        assert {p.dtype for p in reader.runner.model.parameters()} == {runs_in}
+        assert len(reader.read("Who hosted Assad?", [PASSAGE])) == 1
+    # asked for by name, bf16 runs even where it is slow
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
+    asked = registry.make_reader(Settings(reader_model=str(folder), reader_precision="bf16"))
+    asked.warm_up()
+    assert asked.runner.precision == "bf16"
+    assert {p.dtype for p in asked.runner.model.parameters()} == {torch.bfloat16}
 
 
 def test_a_folder_that_names_no_precision_runs_in_fp32(tiny_folder):

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.reader.precision import cpu_has_native_bf16
 from qa.reader.training import resume_state
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
@@ -585,7 +586,7 @@ def train_steps(run: Run, args, model, optimizer, scheduler, features, batches, 
     recipe, total_steps = run.recipe, len(batches)
     with_types = "token_type_ids" in accepted_inputs(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    use_bf16 = recipe.bf16 and (device.type == "cuda" or _cpu_has_bf16())
+    use_bf16 = recipe.bf16 and (device.type == "cuda" or cpu_has_native_bf16())
     model.train()
     elapsed, ema_loss, since = 0.0, None, (step, 0.0, cpu_seconds)
     # a stretch of a campaign: stop early (checkpointed), the schedule still planned over the whole
@@ -673,14 +674,6 @@ def default_out(recipe: Recipe) -> Path:
     from qa.settings import MPNET_READER, SHIPPED_READER
 
     return MPNET_READER if recipe.base == "mpnet" else SHIPPED_READER
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def main(argv=None) -> None:
