@@ -60,6 +60,18 @@ def wait_until_running(url: str, n: int) -> None:
         time.sleep(0.05)
 
 
+def wait_until_all_arrived(url: str, futures: list) -> None:
+    """Until the server holds every question (answered, being read or waiting in its queue): one that
+    reaches it after the signal is refused by design, and a slow client can still be connecting."""
+    deadline = time.monotonic() + 30
+    while True:
+        queue = httpx.get(f"{url}healthz", timeout=30).json()["queue"]
+        if sum(f.done() for f in futures) + queue["running"] + queue["waiting"] >= len(futures):
+            return
+        assert time.monotonic() < deadline, f"the questions never all arrived: {queue}"
+        time.sleep(0.05)
+
+
 def test_answers_in_flight_finish_and_new_questions_are_refused(tmp_path):
     proc, url = start(tmp_path)
     try:
@@ -68,6 +80,7 @@ def test_answers_in_flight_finish_and_new_questions_are_refused(tmp_path):
         with ThreadPoolExecutor(len(questions)) as pool:
             futures = [pool.submit(api.predict, q, api_name="/ask") for q in questions]
             wait_until_running(url, 2)
+            wait_until_all_arrived(url, futures)
             elapsed, output = stop(proc)
             answers = [f.result(timeout=30)["answer"] for f in futures]
     finally:
@@ -109,3 +122,51 @@ def test_a_write_in_progress_finishes_whole_and_survives_a_restart(tmp_path):
     from qa.audit import read_log
 
     assert sum(e["action"] == "add" for e in read_log(tmp_path / "index")) == RECORDS + 1
+
+
+class _StubQueue:
+    """The parts of Gradio's queue that `drain` reads: no work running, answers not yet sent."""
+
+    def __init__(self, unsent: dict[str, set[str]]):
+        self.pending_event_ids_session = unsent
+
+    def get_active_worker_count(self) -> int:
+        return 0
+
+    def __len__(self) -> int:
+        return 0
+
+
+class _IdleJobs:
+    def busy(self) -> bool:
+        return False
+
+    def wait_idle(self, timeout_s=None) -> bool:
+        return True
+
+
+def _stub_app(queue: _StubQueue):
+    import threading
+    from types import SimpleNamespace
+
+    return SimpleNamespace(guard=SimpleNamespace(draining=False), _queue=queue, jobs=_IdleJobs(),
+                           write_gate=threading.Lock())
+
+
+def test_stopping_waits_until_finished_answers_are_sent(monkeypatch):
+    import threading
+
+    from ui import app as app_module
+
+    unsent = {"session-a": {"event-1"}, "session-b": set()}
+    app = _stub_app(_StubQueue(unsent))
+    threading.Timer(1.0, lambda: unsent["session-a"].clear()).start()  # the stream sends it after 1 s
+    started = time.monotonic()
+    report = app_module.drain(app)
+    # closing before the answer was sent would have turned it into "Server stopped unexpectedly"
+    assert app.guard.draining and 1.0 <= time.monotonic() - started < 3.0, report
+    # a caller that never takes its answer holds the stop only for DELIVER_S
+    monkeypatch.setattr(app_module, "DELIVER_S", 0.5)
+    started = time.monotonic()
+    app_module.drain(_stub_app(_StubQueue({"gone": {"event-2"}})))
+    assert 0.5 <= time.monotonic() - started < 2.0

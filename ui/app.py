@@ -652,6 +652,20 @@ def serve_app(app: gr.Blocks, host: str, port: int) -> None:
 
 
 DRAIN_S = 10.0
+# how long finished answers may take to reach their callers once the work is done (a caller that
+# went away never takes its answer, so this is bounded)
+DELIVER_S = 5.0
+
+
+def _wait_until_sent(queue, within_s: float) -> None:
+    """Until every finished answer has been streamed to its caller, or `within_s` passed.
+
+    Gradio forgets an event once its result is sent; closing the app while a result still waits
+    to be sent makes that caller get "Server stopped unexpectedly" instead of the answer it waited for.
+    """
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and any(list(queue.pending_event_ids_session.values())):
+        time.sleep(0.05)
 
 
 def drain(app: gr.Blocks, answers_s: float = DRAIN_S) -> dict:
@@ -669,7 +683,8 @@ def drain(app: gr.Blocks, answers_s: float = DRAIN_S) -> dict:
     app.jobs.wait_idle()
     with app.write_gate:
         pass
-    time.sleep(0.5)  # the last results are still streaming to their callers
+    _wait_until_sent(queue, DELIVER_S)
+    time.sleep(0.5)  # the last bytes of the last results are still on their way
     report = {"waited_s": round(time.monotonic() - started, 2), "left_running": queue.get_active_worker_count()}
     print(f"Finished the work in flight in {report['waited_s']} s"
           + (f"; {report['left_running']} answer(s) cut off" if report["left_running"] else ""),
