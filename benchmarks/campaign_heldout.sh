@@ -12,6 +12,7 @@
 # AVX2 host in fp32; the campaign, if it runs at nice 19 meanwhile, nearly stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/campaign_recipe.sh
 PY=.venv/bin/python
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 STATE=qa/reader/training/campaign
@@ -32,9 +33,8 @@ for rev in "$@"; do
         echo "step $step ($rev) is already scored"
     else
         echo "== step $step ($rev)"
-        # the campaign's recipe; an empty checkpoint folder makes the committed state the one exported
-        $PY -m qa.reader.training.train --base mpnet --lora-rank 16 --keep-layers 8 --max-length 256 \
-            --stride-tokens 96 --batch-size 16 --learning-rate 3e-4 --max-examples 127020 --threads 2 \
+        # an empty checkpoint folder makes the committed state the one exported
+        $PY -m qa.reader.training.train "${CAMPAIGN_RECIPE[@]}" --threads 2 \
             --checkpoints "$work/run" --resume-from "$work/state" --heldout-eval-questions 0 \
             --export-checkpoint --out "$work/out"
         $PY - "$work" "$rev" "$RESULTS" <<'EOF'

@@ -17,6 +17,7 @@
 # 5. evaluate: every README results row of the MPNet reader (benchmarks/evaluate_all.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/campaign_recipe.sh
 PY=.venv/bin/python
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 CACHE=${NEWSQA_CACHE_DIR:-$HOME/.cache/newsqa}
@@ -30,8 +31,7 @@ started=""
 stage() { [[ -n "$started" || "$1" == "$FROM" ]] && started=1 && echo "== $1"; [[ -n "$started" ]]; }
 
 if stage export; then
-    $PY -m qa.reader.training.train --base mpnet --lora-rank 16 --keep-layers 8 --max-length 256 \
-        --stride-tokens 96 --batch-size 16 --learning-rate 3e-4 --max-examples 127020 --threads 2 \
+    $PY -m qa.reader.training.train "${CAMPAIGN_RECIPE[@]}" --threads 2 \
         --checkpoints "$CACHE/campaign" --resume-from qa/reader/training/campaign \
         --heldout-eval-questions 0 --export-checkpoint --out "$READER"
 fi
