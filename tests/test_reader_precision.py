@@ -148,3 +148,14 @@ def test_the_fastest_precision_within_half_a_point_of_fp32_is_chosen():
     assert choose(_results(fp32=(70.0, 100), bf16=(68.0, 40), int8=(67.0, 30))) == "fp32"
     # a slower precision is never chosen for its score alone
     assert choose(_results(fp32=(70.0, 100), bf16=(71.0, 120))) == "fp32"
+
+
+def test_without_native_bf16_its_emulated_time_does_not_count_against_it():
+    # emulated bf16 is ten times slower, but a shipped bf16 runs in fp32 on such a CPU: it ties with
+    # fp32 and wins the tie, being the faster one where it does run
+    emulated = _results(fp32=(70.0, 100), bf16=(69.8, 1000), int8=(65.0, 80))
+    assert choose(emulated) == "fp32"
+    assert choose(emulated, native_bf16=False) == "bf16"
+    # it must still keep its F1, and a faster precision that keeps it still wins
+    assert choose(_results(fp32=(70.0, 100), bf16=(69.0, 1000)), native_bf16=False) == "fp32"
+    assert choose(_results(fp32=(70.0, 100), bf16=(69.8, 1000), int8=(69.9, 80)), native_bf16=False) == "int8"
