@@ -186,14 +186,19 @@ def search_segments(segments: list[Segment], query: np.ndarray, k: int,
         if not len(allowed):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     # One question is too little work to share between threads, and on a busy machine (a server
-    # answering several users) OpenMP's threads wait on each other. This sets it for the calling
-    # thread only; building and compaction keep every core.
+    # answering several users) OpenMP's threads wait on each other. The setting is the calling
+    # thread's, and FAISS shares the OpenMP runtime with PyTorch: left at 1, every model the thread
+    # runs afterwards (the reader) would run on one core. So it holds for the search only.
+    threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     all_ids, all_scores = [], []
-    for segment in segments:
-        ids, scores = segment.search(query, k, excluded, allowed)
-        all_ids.append(ids)
-        all_scores.append(scores)
+    try:
+        for segment in segments:
+            ids, scores = segment.search(query, k, excluded, allowed)
+            all_ids.append(ids)
+            all_scores.append(scores)
+    finally:
+        faiss.omp_set_num_threads(threads)
     if not all_ids:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     ids, scores = np.concatenate(all_ids), np.concatenate(all_scores)

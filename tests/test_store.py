@@ -16,7 +16,7 @@ from index.ingest import ingest
 from index.load import load_paths, make_article
 from index.split import split_article
 from index.store import FORMAT_VERSION, MAX_SMALL_SEGMENTS, IndexStore
-from index.vectors import Segment, write_segment
+from index.vectors import Segment, search_segments, write_segment
 from qa import Assistant, Settings
 
 from conftest import ROOT, SAMPLES
@@ -214,6 +214,26 @@ def test_approximate_segment_matches_exact_search_and_honours_removals(tmp_path)
     excluded = np.sort(exact.search(queries[0], 3, None)[0])
     assert not set(approx.search(queries[0], 10, excluded)[0]) & set(excluded)
 
+
+
+def test_a_search_leaves_the_thread_count_of_the_models_run_after_it(tmp_path):
+    # FAISS and PyTorch share one OpenMP runtime: a search that left its one-thread setting behind
+    # made the reader, run next on the same thread, use one core of the machine's two
+    import faiss
+    import torch
+
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(200, 384)).astype(np.float32)
+    write_segment(tmp_path, "s", vectors, np.arange(200, dtype=np.int64), approximate_min=10**9)
+    segment = Segment.open(tmp_path, "s")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ids, _ = search_segments([segment], vectors[7], 5, None)
+        assert ids[0] == 7
+        assert torch.get_num_threads() == 2 and faiss.omp_get_max_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 def test_missing_folder_and_folder_that_is_not_an_index(tmp_path):
     with pytest.raises(IndexNotFoundError, match="qa index build"):
