@@ -215,7 +215,6 @@ def test_approximate_segment_matches_exact_search_and_honours_removals(tmp_path)
     assert not set(approx.search(queries[0], 10, excluded)[0]) & set(excluded)
 
 
-
 def test_a_search_leaves_the_thread_count_of_the_models_run_after_it(tmp_path):
     # FAISS and PyTorch share one OpenMP runtime: a search that left its one-thread setting behind
     # made the reader, run next on the same thread, use one core of the machine's two
@@ -234,6 +233,7 @@ def test_a_search_leaves_the_thread_count_of_the_models_run_after_it(tmp_path):
         assert torch.get_num_threads() == 2 and faiss.omp_get_max_threads() == 2
     finally:
         torch.set_num_threads(before)
+
 
 def test_missing_folder_and_folder_that_is_not_an_index(tmp_path):
     with pytest.raises(IndexNotFoundError, match="qa index build"):
