@@ -37,20 +37,8 @@ for rev in "$@"; do
         $PY -m qa.reader.training.train "${CAMPAIGN_RECIPE[@]}" --threads 2 \
             --checkpoints "$work/run" --resume-from "$work/state" --heldout-eval-questions 0 \
             --export-checkpoint --out "$work/out"
-        $PY - "$work" "$rev" "$RESULTS" <<'EOF'
-import json, sys
-from pathlib import Path
-
-work, rev, results = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-state = json.loads((work / "state" / "state.json").read_text())
-rows = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
-scored = [r for r in rows if "heldout" in r][-1]
-record = {"step": state["step"], "examples": state["examples"], "cpu_seconds": round(state["cpu_seconds"]),
-          "revision": rev, "heldout": scored["heldout"]}
-with open(results, "a") as f:
-    f.write(json.dumps(record) + "\n")
-print(json.dumps(record))
-EOF
+        $PY benchmarks/campaign_heldout_record.py --reader "$work/out" --state "$work/state/state.json" \
+            --revision "$rev"
     fi
     rm -rf "$work"
 done

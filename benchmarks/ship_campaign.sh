@@ -24,6 +24,7 @@ PY=.venv/bin/python
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 CACHE=${NEWSQA_CACHE_DIR:-$HOME/.cache/newsqa}
 READER=qa/reader/weights-mpnet
+STATE=qa/reader/training/campaign
 SCORES=$CACHE/calibration-open-mpnet.jsonl
 SCRATCH=$CACHE/reader-choice
 STAGES=(export precision calibrate choose evaluate)
@@ -36,27 +37,16 @@ if stage export; then
     CANDIDATE=$CACHE/ship-candidate
     rm -rf "$CANDIDATE" && mkdir -p "$CANDIDATE" && cp "$READER/MODEL_CARD.md" "$CANDIDATE/"
     $PY -m qa.reader.training.train "${CAMPAIGN_RECIPE[@]}" --threads 2 \
-        --checkpoints "$CACHE/campaign" --resume-from qa/reader/training/campaign \
+        --checkpoints "$CACHE/campaign" --resume-from "$STATE" \
         --heldout-eval-questions 0 --export-checkpoint --out "$CANDIDATE"
+    revision=checkpoint  # the committed state's revision when the checkpoint is that state
+    git diff --quiet HEAD -- "$STATE/state.json" && revision=$(git log -1 --format=%h -- "$STATE/state.json")
+    $PY benchmarks/campaign_heldout_record.py --reader "$CANDIDATE" --state "$STATE/state.json" --revision "$revision"
     $PY - "$CANDIDATE" "$READER" <<'EOF'
-import json, subprocess, sys
+import json, sys
 from pathlib import Path
 
 candidate, shipped = (json.loads((Path(d) / "reader_config.json").read_text())["heldout"] for d in sys.argv[1:3])
-state_path = "qa/reader/training/campaign/state.json"
-state = json.loads(Path(state_path).read_text())
-results = Path("benchmarks/results/campaign_heldout_all.jsonl")
-if all(json.loads(line)["step"] != candidate["step"] for line in results.read_text().splitlines()):
-    # recorded as campaign_heldout.sh records a committed state, when the checkpoint is that state
-    same = state["step"] == candidate["step"]
-    committed = same and not subprocess.run(["git", "diff", "--quiet", "HEAD", "--", state_path]).returncode
-    revision = subprocess.run(["git", "log", "-1", "--format=%h", "--", state_path], capture_output=True,
-                              text=True).stdout.strip() if committed else "checkpoint"
-    record = {"step": candidate["step"], "examples": candidate["step"] * state["recipe"]["batch_size"],
-              "cpu_seconds": round(state["cpu_seconds"]) if same else None,
-              "revision": revision, "heldout": {k: v for k, v in candidate.items() if k != "step"}}
-    with results.open("a") as f:
-        f.write(json.dumps(record) + "\n")
 print(f"held-out F1 on {candidate['n']} questions: step {candidate['step']} {candidate['f1']:.2f}, "
       f"shipped step {shipped.get('step')} {shipped['f1']:.2f}")
 if candidate["n"] != shipped["n"] or candidate["f1"] <= shipped["f1"]:
