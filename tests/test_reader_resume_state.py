@@ -47,6 +47,9 @@ def test_resume_from_the_committed_state_gives_the_uninterrupted_losses(setup):
     assert sorted(whole) == list(range(1, 13))
     # the losses move from step to step, so matching them is not a given
     assert max(abs(whole[s] - whole[s + 1]) for s in range(5, 9)) > 0.02
+    # the tiny model's dropout trains with FastDropout here, so resuming replays its masks too
+    starts = [json.loads(line) for line in (root / "whole" / "log.jsonl").read_text().splitlines()]
+    assert [row["dropout"] for row in starts if row.get("event") == "start"] == ["fast"]
 
     train(setup, "first", "--stop-after-steps", "5", "--state-out", str(root / "committed"))
     meta = json.loads((root / "committed" / resume_state.META_FILE).read_text())

@@ -8,7 +8,8 @@ Recipe, chosen for a 2-core CPU budget (the model card in the output folder reco
   unanswerable questions) instead of every stride window, so no step is spent on windows
   whose only label is "no answer" by truncation;
 - dynamic padding with length-bucketed batches (most SQuAD windows are far shorter than the
-  maximum), bf16 autocast where the CPU has native bf16 (AMX / AVX512-BF16);
+  maximum), bf16 autocast where the CPU has native bf16 (AMX / AVX512-BF16); on the CPU, dropout
+  masks drawn four elements per random word (qa/reader/training/fast_dropout.py);
 - AdamW with linear warm-up and decay over the example budget; fixed seed.
 - Held out: whole articles of train (never the dev sets); they choose the no-answer threshold.
 
@@ -636,6 +637,7 @@ def train(args) -> None:
     import torch
 
     from qa.reader.adapt import load_trainable_state
+    from qa.reader.training.fast_dropout import use_fast_dropout
 
     recipe = recipe_from_args(args)
     torch.manual_seed(recipe.seed)
@@ -657,11 +659,14 @@ def train(args) -> None:
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
     model = build_model(recipe, run.base_dir).to(device)
+    # the same dropout, its masks drawn at a quarter of the CPU's random draws (a GPU draws its own fast)
+    dropout = "fast" if device.type == "cpu" and use_fast_dropout(model) else "torch"
     optimizer, scheduler = build_optimizer(model, recipe, len(batches))
     step, cpu_seconds = restore(run, model, optimizer, scheduler, len(batches))
     run.state = None  # the model holds it now
     run.log({"event": "start", "step": step, "time": time.time(), "from": run.state_source,
-             "threads": torch.get_num_threads(), "device": device.type, **resume_state.host_description()})
+             "threads": torch.get_num_threads(), "device": device.type, "dropout": dropout,
+             **resume_state.host_description()})
     step, cpu_seconds = train_steps(run, args, model, optimizer, scheduler, features, batches, step,
                                     cpu_seconds, device)
     if step < len(batches):
