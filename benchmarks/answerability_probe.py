@@ -37,13 +37,7 @@ def entropy(p: np.ndarray) -> float:
 
 def read_features(reader: TransformersReader, question: str, context: str):
     """Scalar features, hidden-state features and the best span's text for one question."""
-    captured = []
-    hook = reader._model.qa_outputs.register_forward_hook(lambda m, args, out: captured.append(args[0].float().numpy()))
-    try:
-        windows = reader._windows(question, [context])[0]
-    finally:
-        hook.remove()
-    hidden = np.concatenate(captured)
+    windows = reader._windows(question, [context])[0]
     null = min(w.null_score for w in windows)
     found = [(spans, i) for i, w in enumerate(windows)
              if (spans := best_spans(w, reader.settings.max_answer_tokens, n_best=2))]
@@ -59,8 +53,27 @@ def read_features(reader: TransformersReader, question: str, context: str):
     scalars = [best.score - null, null, best.score, best.score - spans[1].score if len(spans) > 1 else 10.0,
                p_start[0], p_end[0], p_start.max(), p_end.max(), entropy(p_start), entropy(p_end),
                te - ts + 1, best.char_end - best.char_start, len(windows), context_tokens]
-    vectors = np.concatenate([hidden[i, 0], hidden[i, ts], hidden[i, te]])
+    hidden = window_hidden_states(reader, question, context, i)
+    vectors = np.concatenate([hidden[0], hidden[ts], hidden[te]])
     return scalars, vectors, context[best.char_start:best.char_end]
+
+
+def window_hidden_states(reader: TransformersReader, question: str, context: str, window: int) -> np.ndarray:
+    """What the span head reads (the encoder's last hidden states) for one window, run on its own.
+
+    The reader runs windows in length-sorted batches, so the order of its model calls is not the
+    order of the windows; one more forward pass of the chosen window alone is unambiguous."""
+    encoded = reader._encode(question, [context])
+    tokens = int(encoded["attention_mask"][window].sum())
+    inputs = {k: encoded[k][window: window + 1, :tokens]
+              for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
+    captured = []
+    hook = reader._model.qa_outputs.register_forward_hook(lambda m, args, out: captured.append(args[0].float().numpy()))
+    try:
+        reader.runner.run(inputs, 1)
+    finally:
+        hook.remove()
+    return captured[0][0]
 
 
 def f1_with_threshold(score, tr, te, has, span_f1) -> float:

@@ -3,6 +3,7 @@
 import importlib.util
 
 import numpy as np
+import pytest
 
 from conftest import BUNDLED, ROOT
 from qa.reader.decode import best_span
@@ -27,4 +28,12 @@ def test_features_describe_the_readers_own_best_span(shipped_reader):
     assert scalars[0] == span.score - null and scalars[1] == null  # the margin and null the product decides on
     assert 0 <= scalars[4] <= 1 and 0 <= scalars[6] <= 1  # probabilities
     assert vectors.shape == (3 * 384,) and np.isfinite(vectors).all()
+    # the vectors are the best span's own window: the span head turns them back into its logits
+    import torch
+
+    head = shipped_reader._model.qa_outputs
+    with torch.inference_mode():
+        start = head(torch.from_numpy(vectors[384:768]))[0].item()
+        end = head(torch.from_numpy(vectors[768:]))[1].item()
+    assert start + end == pytest.approx(span.score, abs=1e-3)
     assert len(scalars) == 14
