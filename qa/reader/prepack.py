@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from qa.reader.swap_modules import swap_modules
+
 
 class PrepackedLinear(torch.nn.Module):
     """Stands for an `nn.Linear` at inference: the same product, its weight in oneDNN's layout."""
@@ -41,19 +43,18 @@ def prepack_linears(model: torch.nn.Module) -> int:
     rounding differences, so the check allows bf16 rounding only)."""
     if not torch.backends.mkldnn.is_available():
         return 0
-    packed = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is not torch.nn.Linear or child.weight.dtype != torch.bfloat16:
-                continue
-            try:
-                layer = PrepackedLinear(child)
-                with torch.inference_mode():
-                    probe = torch.randn(2, 3, child.in_features, dtype=torch.bfloat16)
-                    same = torch.allclose(layer(probe).float(), child(probe).float(), rtol=1e-2, atol=1e-2)
-            except (RuntimeError, AttributeError):  # no such kernel in this build or on this CPU
-                continue
-            if same:
-                setattr(parent, name, layer)
-                packed += 1
-    return packed
+    return swap_modules(model, _packed_or_none)
+
+
+def _packed_or_none(child: torch.nn.Module) -> PrepackedLinear | None:
+    """`child` prepacked if it is a bf16 Linear whose packed product matches its own on a probe."""
+    if type(child) is not torch.nn.Linear or child.weight.dtype != torch.bfloat16:
+        return None
+    try:
+        layer = PrepackedLinear(child)
+        with torch.inference_mode():
+            probe = torch.randn(2, 3, child.in_features, dtype=torch.bfloat16)
+            same = torch.allclose(layer(probe).float(), child(probe).float(), rtol=1e-2, atol=1e-2)
+    except (RuntimeError, AttributeError):  # no such kernel in this build or on this CPU
+        return None
+    return layer if same else None

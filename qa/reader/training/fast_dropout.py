@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from qa.reader.swap_modules import swap_modules
+
 LEVELS = 1 << 16
 
 
@@ -51,10 +53,4 @@ def keep_mask(shape: torch.Size, dropped_levels: int) -> torch.Tensor:
 
 def use_fast_dropout(model: torch.nn.Module) -> int:
     """Replace every `nn.Dropout` of `model` in place by a `FastDropout` of the same p; returns how many."""
-    replaced = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is torch.nn.Dropout:
-                setattr(parent, name, FastDropout(child.p))
-                replaced += 1
-    return replaced
+    return swap_modules(model, lambda child: FastDropout(child.p) if type(child) is torch.nn.Dropout else None)
