@@ -1,4 +1,4 @@
-"""Training's CPU dropout drops as nn.Dropout does, at a quarter of the random draws."""
+"""Training's CPU dropout drops as nn.Dropout does, from cheaper random draws."""
 
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ def test_neighbouring_elements_are_dropped_independently():
     assert dropped.mean(0).tolist() == pytest.approx([0.1] * 4, abs=0.002)
     both = (dropped[:, 0] * dropped[:, 1]).mean().item()
     assert both == pytest.approx(0.01, abs=0.0008)
+
+
+def test_each_call_draws_a_new_mask_from_the_default_generator():
+    # one draw of PyTorch's generator seeds each mask: consecutive masks are independent, and the
+    # generator's state (what a checkpoint saves) decides them
+    torch.manual_seed(4)
+    first, second = (1 - keep_mask(torch.Size([1_000_000]), 6554).float() for _ in range(2))
+    assert (first * second).mean().item() == pytest.approx(0.01, abs=0.0008)
+    state = torch.get_rng_state()
+    third = keep_mask(torch.Size([1000]), 6554)
+    torch.set_rng_state(state)
+    assert torch.equal(keep_mask(torch.Size([1000]), 6554), third)
 
 
 def test_gradient_flows_through_the_kept_elements_only():

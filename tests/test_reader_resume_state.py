@@ -49,7 +49,7 @@ def test_resume_from_the_committed_state_gives_the_uninterrupted_losses(setup):
     assert max(abs(whole[s] - whole[s + 1]) for s in range(5, 9)) > 0.02
     # the tiny model's dropout trains with FastDropout here, so resuming replays its masks too
     starts = [json.loads(line) for line in (root / "whole" / "log.jsonl").read_text().splitlines()]
-    assert [row["dropout"] for row in starts if row.get("event") == "start"] == ["fast"]
+    assert [row["dropout"] for row in starts if row.get("event") == "start"] == ["fast-sfc64"]
 
     train(setup, "first", "--stop-after-steps", "5", "--state-out", str(root / "committed"))
     meta = json.loads((root / "committed" / resume_state.META_FILE).read_text())
@@ -60,10 +60,24 @@ def test_resume_from_the_committed_state_gives_the_uninterrupted_losses(setup):
     train(setup, "fresh-clone", "--resume-from", str(root / "committed"))
     resumed = step_losses(root / "fresh-clone" / "log.jsonl")
     assert sorted(resumed) == list(range(1, 13))  # the committed log goes on
-    assert resumed[6] == pytest.approx(whole[6], abs=1e-3)  # the next loss
+    # the next loss: the committed weights are rounded to bf16, which moves this tiny model's losses
+    # (learning rate 0.01) by 0.0002 to 0.0018 here; steps move them by more than 0.02
+    assert resumed[6] == pytest.approx(whole[6], abs=2.5e-3)
     for step in range(7, 13):  # and the ones after, up to the bf16 rounding of the committed weights
         assert resumed[step] == pytest.approx(whole[step], abs=5e-3), step
     assert (root / "out-fresh-clone" / "reader_config.json").is_file()
+
+
+def test_resuming_from_the_full_checkpoint_replays_the_uninterrupted_losses_exactly(setup):
+    # the checkpoint keeps fp32 weights, the moments and the generator state that seeds every dropout
+    # mask, so a stopped run goes on as if it had never stopped
+    root, _, _ = setup
+    train(setup, "whole-again")
+    train(setup, "stopped", "--stop-after-steps", "5")
+    train(setup, "stopped")
+    whole, resumed = step_losses(root / "whole-again" / "log.jsonl"), step_losses(root / "stopped" / "log.jsonl")
+    assert sorted(resumed) == list(range(1, 13))
+    assert all(resumed[s] == pytest.approx(whole[s], abs=1e-6) for s in range(1, 13))
 
 
 def test_without_its_moments_the_next_loss_still_matches_but_later_ones_drift(setup, monkeypatch):

@@ -659,8 +659,9 @@ def train(args) -> None:
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
     model = build_model(recipe, run.base_dir).to(device)
-    # the same dropout, its masks drawn at a quarter of the CPU's random draws (a GPU draws its own fast)
-    dropout = "fast" if device.type == "cpu" and use_fast_dropout(model) else "torch"
+    # the same dropout, its masks drawn by NumPy's SFC64, 16 bits an element (a GPU draws its own fast);
+    # "fast-sfc64" in the log, "fast" where a run drew them from PyTorch's generator instead
+    dropout = "fast-sfc64" if device.type == "cpu" and use_fast_dropout(model) else "torch"
     optimizer, scheduler = build_optimizer(model, recipe, len(batches))
     step, cpu_seconds = restore(run, model, optimizer, scheduler, len(batches))
     run.state = None  # the model holds it now
