@@ -117,6 +117,8 @@ def test_train_resume_extend_and_export(setup):
     assert not all(torch.equal(first_weights[k], v) for k, v in state["model"].items())
     log = [json.loads(line) for line in (root / "ckpt" / "log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in log if "loss" in row] == [1, 2, 3, 4, 5, 6, 7, 8]
+    # each row's cost in tokens run: every window is at least a question and a few passage tokens
+    assert all(row["tokens_per_cpu_s"] > 8 * row["examples_per_cpu_s"] for row in log if "loss" in row)
 
     with pytest.raises(SystemExit, match="already trained 8 steps"):
         run(setup, 12)

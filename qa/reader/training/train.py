@@ -589,7 +589,9 @@ def train_steps(run: Run, args, model, optimizer, scheduler, features, batches, 
     trainable = [p for p in model.parameters() if p.requires_grad]
     use_bf16 = recipe.bf16 and (device.type == "cuda" or cpu_has_native_bf16())
     model.train()
-    elapsed, ema_loss, since = 0.0, None, (step, 0.0, cpu_seconds)
+    # tokens the model ran (windows x the batch's padded length) since the last row: the step's cost,
+    # which the examples per second alone hide (batches of short windows run faster)
+    elapsed, ema_loss, since, tokens = 0.0, None, (step, 0.0, cpu_seconds), 0
     # a stretch of a campaign: stop early (checkpointed), the schedule still planned over the whole
     stop_step = total_steps if args.stop_after_steps is None else min(total_steps, step + args.stop_after_steps)
     deadline = math.inf if args.stop_after_minutes is None else time.time() + 60 * args.stop_after_minutes
@@ -597,6 +599,7 @@ def train_steps(run: Run, args, model, optimizer, scheduler, features, batches, 
     while step < stop_step:
         batch = {k: v.to(device) for k, v in
                  collate(features, batches[step], run.tokenizer.pad_token_id, with_types).items()}
+        tokens += batch["input_ids"].numel()
         t, cpu = time.time(), time.process_time()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss = model(**batch).loss
@@ -620,8 +623,9 @@ def train_steps(run: Run, args, model, optimizer, scheduler, features, batches, 
                      "time": time.time(),
                      "lr": scheduler.get_last_lr()[0], "cpu_seconds": cpu_seconds,
                      "examples_per_s": done / max(elapsed - since[1], 1e-9),
-                     "examples_per_cpu_s": done / max(cpu_seconds - since[2], 1e-9)})
-            since = (step, elapsed, cpu_seconds)
+                     "examples_per_cpu_s": done / max(cpu_seconds - since[2], 1e-9),
+                     "tokens_per_cpu_s": tokens / max(cpu_seconds - since[2], 1e-9)})
+            since, tokens = (step, elapsed, cpu_seconds), 0
             save_checkpoint(run, args, model, optimizer, scheduler, step, cpu_seconds)
         if args.eval_every and step % args.eval_every == 0 and step != total_steps:
             small = score_heldout(model, run.tokenizer, run.held_eval[:300], recipe)
