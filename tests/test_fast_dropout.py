@@ -1,4 +1,4 @@
-"""Training's CPU dropout drops as nn.Dropout does, from cheaper random draws."""
+"""Training's CPU dropout drops as nn.Dropout does, at a quarter of the random draws."""
 
 from __future__ import annotations
 

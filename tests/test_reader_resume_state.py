@@ -49,7 +49,7 @@ def test_resume_from_the_committed_state_gives_the_uninterrupted_losses(setup):
     assert max(abs(whole[s] - whole[s + 1]) for s in range(5, 9)) > 0.02
     # the tiny model's dropout trains with FastDropout here, so resuming replays its masks too
     starts = [json.loads(line) for line in (root / "whole" / "log.jsonl").read_text().splitlines()]
-    assert [row["dropout"] for row in starts if row.get("event") == "start"] == ["fast-sfc64"]
+    assert [row["dropout"] for row in starts if row.get("event") == "start"] == ["fast"]
 
     train(setup, "first", "--stop-after-steps", "5", "--state-out", str(root / "committed"))
     meta = json.loads((root / "committed" / resume_state.META_FILE).read_text())
@@ -61,7 +61,8 @@ def test_resume_from_the_committed_state_gives_the_uninterrupted_losses(setup):
     resumed = step_losses(root / "fresh-clone" / "log.jsonl")
     assert sorted(resumed) == list(range(1, 13))  # the committed log goes on
     # the next loss: the committed weights are rounded to bf16, which moves this tiny model's losses
-    # (learning rate 0.01) by 0.0002 to 0.0018 here; steps move them by more than 0.02
+    # (learning rate 0.01) by up to about 0.002, as much as the dropout masks drawn decide (0.0002 to
+    # 0.0018 over steps 6-12 for two ways of drawing them); steps move them by more than 0.02
     assert resumed[6] == pytest.approx(whole[6], abs=2.5e-3)
     for step in range(7, 13):  # and the ones after, up to the bf16 rounding of the committed weights
         assert resumed[step] == pytest.approx(whole[step], abs=5e-3), step

@@ -86,20 +86,6 @@ def add_lora(model, rank: int, skip_layers: int = 0):
         return get_peft_model(model, config)
 
 
-def lora_inputs_uncast(model) -> int:
-    """Let each LoRA layer hand its adapters the input as it comes; returns how many layers.
-
-    peft casts a LoRA layer's input to the adapters' dtype (fp32) before their dropout; under bf16
-    autocast the adapters' first product casts it back to bf16, so the cast only costs time: on the
-    campaign's model (the 3,072-wide feed-forward output among the layers) a bf16 step took about
-    0.91 of the time without it (`qa.reader.training.train`, 16 windows of 170 tokens). In fp32
-    training the input is fp32 already and nothing changes."""
-    layers = [m for m in model.modules() if hasattr(m, "cast_input_dtype_enabled")]
-    for layer in layers:
-        layer.cast_input_dtype_enabled = False
-    return len(layers)
-
-
 def shape_for_training(model, lora_rank: int = 0, freeze_layers: int = 0, keep_layers: int = 0):
     """Apply the training options in the one order that makes them mean what they say.
 

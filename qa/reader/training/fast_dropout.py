@@ -1,4 +1,4 @@
-"""Dropout whose random mask costs a fraction of `nn.Dropout`'s, for training on the CPU.
+"""Dropout whose random mask costs a quarter of the random draws, for training on the CPU.
 
 `nn.Dropout` on the CPU draws one random float per element from PyTorch's Mersenne twister, which
 runs on one thread: about 6 ns an element on the 2-core AVX512-BF16 host. MPNet with LoRA drops
@@ -8,24 +8,16 @@ words and cuts each into four 16-bit integers; an element is dropped when its in
 lowest `round(p * 65536)` of the 65,536 values, so p = 0.1 drops with probability 6554/65536
 (0.100006). Kept elements are scaled by 1 / (1 - p) as `nn.Dropout` scales them, the factor in
 the input's dtype: in bf16 it is 1 / (1 - p) rounded to bf16 (1.109375 at p = 0.1, 0.16 % under),
-where `nn.Dropout` rounds each scaled element once; scaling in fp32 and rounding after cost a
-campaign step 5 to 9 % more. A training step
+where `nn.Dropout` rounds each scaled element once. A training step
 of the campaign's recipe took 3.1 s instead of 4.1 s (`python -m qa.reader.training.train`,
 batches of 16 windows of 170 tokens).
 
-The words come from NumPy's SFC64 generator, several times as fast per word as PyTorch's CPU
-generator (whose `random_` over the full 64-bit range still took 9 % of a step after the change
-above); the 16-bit comparison runs in NumPy too, about 4 times as fast as the same comparison in
-PyTorch on an int16 view. A step took about 0.89 of the time in median, alternating runs of each
-(3.0-3.4 s against 3.7 s).
-
-Each mask's SFC64 is seeded with one draw from PyTorch's default generator, the one whose state a
-checkpoint saves, so a resumed run draws the masks an uninterrupted one would.
+The draws come from PyTorch's default generator, the one whose state a checkpoint saves, so a
+resumed run draws the masks an uninterrupted one would.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from qa.reader.swap_modules import swap_modules
@@ -57,9 +49,8 @@ class FastDropout(torch.nn.Module):
 def keep_mask(shape: torch.Size, dropped_levels: int) -> torch.Tensor:
     """A bool tensor of `shape`, each element False with probability dropped_levels / 65536."""
     n = shape.numel()
-    seed = int(torch.empty((), dtype=torch.int64).random_())  # 63 random bits from the saved generator
-    words = np.random.SFC64(seed).random_raw((n + 3) // 4)
-    return torch.from_numpy(words.view(np.int16)[:n] >= dropped_levels - LEVELS // 2).view(shape)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(1 << 63), (1 << 63) - 1)
+    return words.view(torch.int16)[:n].view(shape) >= dropped_levels - LEVELS // 2
 
 
 def use_fast_dropout(model: torch.nn.Module) -> int:

@@ -640,7 +640,7 @@ def train_steps(run: Run, args, model, optimizer, scheduler, features, batches, 
 def train(args) -> None:
     import torch
 
-    from qa.reader.adapt import load_trainable_state, lora_inputs_uncast
+    from qa.reader.adapt import load_trainable_state
     from qa.reader.training.fast_dropout import use_fast_dropout
 
     recipe = recipe_from_args(args)
@@ -663,16 +663,13 @@ def train(args) -> None:
     print(f"featurized {len(features)} windows in {time.time() - t0:.0f}s, "
           f"mean length {np.mean([len(f[0]) for f in features]):.0f} tokens")
     model = build_model(recipe, run.base_dir).to(device)
-    # the same dropout, its masks drawn by NumPy's SFC64, 16 bits an element (a GPU draws its own fast);
-    # "fast-sfc64" in the log, "fast" where a run drew them from PyTorch's generator instead
-    dropout = "fast-sfc64" if device.type == "cpu" and use_fast_dropout(model) else "torch"
-    uncast = lora_inputs_uncast(model)
+    # the same dropout, its masks drawn at a quarter of the CPU's random draws (a GPU draws its own fast)
+    dropout = "fast" if device.type == "cpu" and use_fast_dropout(model) else "torch"
     optimizer, scheduler = build_optimizer(model, recipe, len(batches))
     step, cpu_seconds = restore(run, model, optimizer, scheduler, len(batches))
     run.state = None  # the model holds it now
     run.log({"event": "start", "step": step, "time": time.time(), "from": run.state_source,
              "threads": torch.get_num_threads(), "device": device.type, "dropout": dropout,
-             "lora_inputs_uncast": uncast,
              **resume_state.host_description()})
     step, cpu_seconds = train_steps(run, args, model, optimizer, scheduler, features, batches, step,
                                     cpu_seconds, device)
