@@ -30,7 +30,7 @@ def test_neighbouring_elements_are_dropped_independently():
 
 
 def test_each_call_draws_a_new_mask_from_the_default_generator():
-    # one draw of PyTorch's generator seeds each mask: consecutive masks are independent, and the
+    # the masks come from PyTorch's default generator: consecutive masks are independent, and the
     # generator's state (what a checkpoint saves) decides them
     torch.manual_seed(4)
     first, second = (1 - keep_mask(torch.Size([1_000_000]), 6554).float() for _ in range(2))
