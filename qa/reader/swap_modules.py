@@ -7,12 +7,12 @@ this is the walk they share.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable
 
 import torch
 
 
-def swap_modules(model: torch.nn.Module, replacement: Callable[[torch.nn.Module], Optional[torch.nn.Module]]) -> int:
+def swap_modules(model: torch.nn.Module, replacement: Callable[[torch.nn.Module], torch.nn.Module | None]) -> int:
     """Put `replacement(child)` in place of each submodule of `model` it returns a module for; returns how many.
 
     `replacement` returns None to keep a child as it is. The children are listed before any is
