@@ -26,6 +26,7 @@ run() {
 }
 run bundled-article eval/gold/bundled-article.jsonl
 run bundled-conversations eval/gold/bundled-conversations.jsonl
+run bundled-followups eval/gold/bundled-followups.jsonl
 run squad-v1.1-oracle "$DATA/squad/dev-v1.1.json" --oracle --limit 2000 --seed 0
 run squad-v2.0-oracle "$DATA/squad/dev-v2.0.json" --oracle --limit 2000 --seed 0
 run wikinews-dev-oracle "$DATA/news/qamr-wikinews-dev.squad.json" --oracle --limit 2000 --seed 0

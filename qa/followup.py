@@ -1,16 +1,23 @@
 """Resolve a follow-up question against the conversation so far, so it can stand alone.
 
-Two patterns cover most follow-ups in a chat about an article:
-- an elliptical question ("When?", "And where?", "Why?"): the previous question with its
-  question word replaced ("Where will the UN talks resume?" + "When?" -> "When will the UN
-  talks resume?");
+Three patterns cover most follow-ups in a chat about an article:
+- an elliptical question ("When?", "And where?", "On what date?", "In which city?"): the previous
+  question with its question phrase replaced ("Where will the UN talks resume?" + "When?" -> "When
+  will the UN talks resume?"; "Which president did Putin plan to call?" + "When?" -> "When did
+  Putin plan to call?"), and the previous answer put back where the old question phrase left a
+  preposition hanging ("... talk with?" -> "... talk with Donald Trump?");
 - a pronoun pointing back ("When was his first trip...?" after "Who did Putin meet?"): the
   pronoun is replaced by the previous answer when that answer is a name, in the form the
-  articles use after first mention ("Assad's" for "Bashar al-Assad", see `name_as_written`).
+  articles use after first mention ("Assad's" for "Bashar al-Assad", see `name_as_written`);
+- a demonstrative noun phrase ("those talks") whose noun an earlier question named in full ("the
+  Astana peace talks").
 A question with no word of its own ("When?", "And him?") and nothing to follow (no history, or
 no turn it can be rewritten from or searched with) gets a question back (`clarification`).
 What this leaves out: real coreference resolution; anything it cannot resolve is passed on
 unchanged, with the previous turn's words appended for retrieval only (see `retrieval_query`).
+"They" after "Which foreign ministers met on November 19?" is one such: rewritten to "the foreign
+ministers", the question loses the restriction that picked them out ("met on November 19"), and on
+the bundled conversations that cost more than it gained; searching with the previous turn does better.
 """
 
 from __future__ import annotations
@@ -20,12 +27,24 @@ from typing import Callable, Iterable
 
 from qa.types import Turn
 
+_PREPOSITION = r"(?:on|in|at|by|for|from|since|until|till|during|to|with|after|before|about|of|into|over|under|through)"
+# A word that can name what a "what"/"which" phrase asks for ("what date", "which city"), i.e. not a
+# function word: "What for?" and "What about it?" are no such phrases.
+_NOUN = rf"(?!(?:{_PREPOSITION}|exactly|then|else|one|it|that|this|them|is|was|are|were|do|does|did)\b)[^\W\d_]+"
 _ELLIPSIS = re.compile(
-    r"^\s*(?:and|but|so)?\s*,?\s*(what|when|where|who|whom|which|why|how(?:\s+(?:many|much|long|often|old))?)"
+    rf"^\s*(?:and|but|so)?\s*,?\s*((?:{_PREPOSITION}\s+)?(?:(?:what|which)(?:\s+{_NOUN}){{0,2}}|when|where|who|whom|why"
+    r"|how(?:\s+(?:many|much|long|often|old))?))"
     r"(?:\s+(?:exactly|then|about\s+(?:it|that|them)))?\s*\?*\s*$",
     re.IGNORECASE)
-_LEADING_WH = re.compile(r"^\s*(what|when|where|who|whom|whose|which|why|how(?:\s+(?:many|much|long|often|old))?)\b",
-                         re.IGNORECASE)
+_LEADING_WH = re.compile(
+    rf"^\s*(?:{_PREPOSITION}\s+)?(what|when|where|who|whom|whose|which|why|how(?:\s+(?:many|much|long|often|old))?)\b",
+    re.IGNORECASE)
+# Auxiliaries: in "Which president did Putin call?" the question phrase ends where "did" starts.
+_AUXILIARIES = frozenset("""do does did is are was were will would can could should shall may might must
+    has have had""".split())
+_DETERMINERS = frozenset("the a an its their his her".split())
+_DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+([a-z][a-z-]*)\b")
+_STRANDED_PREPOSITION = re.compile(rf"\b{_PREPOSITION}\s*\?*\s*$", re.IGNORECASE)
 _POSSESSIVE = {"his", "her", "their", "its"}
 _SUBJECT = {"he", "she", "they", "him", "them"}
 _PRONOUN = re.compile(r"\b(he|she|they|him|them|his|her|their|its)\b", re.IGNORECASE)
@@ -78,8 +97,11 @@ def resolve_followup(question: str, history: list[Turn] | None,
     ellipsis = _ELLIPSIS.match(question)
     if ellipsis and _LEADING_WH.match(previous.question):
         wh = ellipsis.group(1)
-        rest = _LEADING_WH.sub("", previous.question, count=1)
+        rest = previous.question.strip()[len(_question_phrase(previous.question)):]
+        if previous.answer and _STRANDED_PREPOSITION.search(rest):
+            rest = rest.rstrip(" ?") + f" {previous.answer.strip()}?"
         return (wh[0].upper() + wh[1:].lower()) + rest
+    question = _named_by_demonstrative(question, history) or question
     if _PRONOUN.search(question) and _looks_like_name(previous.answer) and \
             previous.question.strip().lower().startswith(("who ", "whom ")):
         name = previous.answer.strip()
@@ -95,6 +117,46 @@ def resolve_followup(question: str, history: list[Turn] | None,
 
         return _PRONOUN.sub(substitute, question, count=1)
     return question
+
+
+def _question_phrase(question: str) -> str:
+    """The question phrase a question starts with: "Where", "In which city", "Which U.S. president"
+    (up to the auxiliary that follows it: "... did Putin call?"). A "which"/"what" phrase with no
+    auxiliary after it asks for the subject ("Which countries sponsor the talks?"), where the noun
+    phrase's end cannot be told without a parser: only the question word is taken then."""
+    wh = _LEADING_WH.match(question)
+    phrase = wh.group(0).strip()
+    if wh.group(1).lower() not in ("what", "which", "whose", "how many", "how much"):
+        return question.strip()[:len(phrase)]
+    words = question.strip().split()
+    start = len(phrase.split())
+    for k in range(start, min(start + 5, len(words))):
+        if words[k].lower() in _AUXILIARIES:
+            return " ".join(words[:k])
+    return question.strip()[:len(phrase)]
+
+
+def _named_by_demonstrative(question: str, history: list[Turn]) -> str | None:
+    """The question with "those talks" replaced by the noun phrase an earlier question named them
+    with ("the Astana peace talks"): the nearest earlier question with a noun phrase that ends in the
+    same noun and starts with a determiner, at most three words between them. None when there is none."""
+    match = _DEMONSTRATIVE.search(question)
+    if not match:
+        return None
+    noun = match.group(1)
+    for turn in reversed(history):
+        words = turn.question.rstrip("?!. ").split()
+        for i in range(len(words) - 1, -1, -1):
+            if words[i].lower().strip(",;:") != noun:
+                continue
+            for j in range(i - 1, max(i - 4, -1) - 1, -1):
+                word = words[j].lower()
+                if word in _DETERMINERS:
+                    phrase = " ".join(["the"] + words[j + 1:i] + [noun])
+                    return question[:match.start()] + phrase + question[match.end():]
+                if word in _AUXILIARIES or re.fullmatch(_PREPOSITION, word) or _LEADING_WH.match(word):
+                    break
+    return None
 
 
 def retrieval_query(question: str, resolved: str, history: list[Turn] | None) -> str:

@@ -61,3 +61,39 @@ def test_pronoun_follow_up_uses_the_name_form_it_is_given():
     resolved = resolve_followup("When was his first trip to Russia?", history,
                                 lambda name: name_as_written(name, [ARTICLE]))
     assert resolved == "When was Assad's first trip to Russia?"
+
+
+def test_an_elliptical_question_may_start_with_a_preposition_or_ask_for_a_kind_of_thing():
+    history = [Turn("Where will the climate summit be held?", "Glasgow")]
+    assert resolve_followup("In which month?", history) == "In which month will the climate summit be held?"
+    assert resolve_followup("And what year?", history) == "What year will the climate summit be held?"
+    assert resolve_followup("Since when?", [Turn("Who leads the party?", "Keir Starmer")]) == \
+        "Since when leads the party?"
+    # "What for?" asks why: no phrase to borrow, so it is left for the retrieval query
+    assert resolve_followup("What for?", history) == "What for?"
+
+
+def test_the_whole_question_phrase_of_the_previous_question_is_replaced():
+    history = [Turn("Which minister did the chancellor speak with?", "Annalena Baerbock")]
+    # the old phrase left "with" hanging: the previous answer goes back in its place
+    assert resolve_followup("When?", history) == "When did the chancellor speak with Annalena Baerbock?"
+    history = [Turn("Which company did Microsoft buy in 2023?", "Activision")]
+    assert resolve_followup("For how much?", history) == "For how much did Microsoft buy in 2023?"
+    # a subject question: only the question word is replaced
+    assert resolve_followup("Why?", [Turn("Which airline cancelled flights?", "Lufthansa")]) == \
+        "Why airline cancelled flights?"
+
+
+def test_a_demonstrative_takes_the_noun_phrase_an_earlier_question_used():
+    history = [Turn("When do the Geneva peace talks resume?", "Monday"), Turn("Who chairs them?", None)]
+    assert resolve_followup("What are those talks about?", history) == "What are the Geneva peace talks about?"
+    # no determiner before the noun in the earlier question: nothing more to say than "those"
+    question = "Who do those rebels want to oust?"
+    assert resolve_followup(question, [Turn("Which country supports rebels in Syria?", "Turkey")]) == question
+    # a pronoun in the same question is still resolved
+    history = [Turn("Who called off the Geneva peace talks?", "Antonio Guterres")]
+    assert resolve_followup("Why did he call off those talks?", history) == \
+        "Why did Antonio Guterres call off the Geneva peace talks?"
+    # "that" before a name is no demonstrative
+    question = "Did he say that Putin agreed?"
+    assert resolve_followup(question, [Turn("Who met the Putin delegation?", None)]) == question
