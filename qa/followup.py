@@ -5,7 +5,8 @@ Three patterns cover most follow-ups in a chat about an article:
   question with its question phrase replaced ("Where will the UN talks resume?" + "When?" -> "When
   will the UN talks resume?"; "Which president did Putin plan to call?" + "When?" -> "When did
   Putin plan to call?"), and the previous answer put back where the old question phrase left a
-  preposition hanging ("... talk with?" -> "... talk with Donald Trump?");
+  preposition hanging ("... talk with?" -> "... talk with Donald Trump?", "... talk to after
+  meeting Assad?" -> "... talk to Donald Trump after meeting Assad?");
 - a pronoun pointing back ("When was his first trip...?" after "Who did Putin meet?"): the
   pronoun is replaced by the previous answer when that answer is a name, in the form the
   articles use after first mention ("Assad's" for "Bashar al-Assad", see `name_as_written`);
@@ -44,7 +45,12 @@ _AUXILIARIES = frozenset("""do does did is are was were will would can could sho
     has have had""".split())
 _DETERMINERS = frozenset("the a an its their his her".split())
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+([a-z][a-z-]*)\b")
-_STRANDED_PREPOSITION = re.compile(rf"\b{_PREPOSITION}\s*\?*\s*$", re.IGNORECASE)
+# Where a question phrase was taken out, a preposition is left without its object: at the end ("... talk
+# with?") or right before another preposition ("... talk to after meeting Assad?"). Words that are as
+# often verb particles ("hand over to") are not taken for one before another preposition.
+_STRANDED_PREPOSITION = re.compile(
+    rf"\b(?:{_PREPOSITION}(?=\s*\?*\s*$)|(?:to|with|for|from|at|on|in|by|of|about)(?=\s+{_PREPOSITION}\b))",
+    re.IGNORECASE)
 _POSSESSIVE = {"his", "her", "their", "its"}
 _SUBJECT = {"he", "she", "they", "him", "them"}
 _PRONOUN = re.compile(r"\b(he|she|they|him|them|his|her|their|its)\b", re.IGNORECASE)
@@ -98,8 +104,9 @@ def resolve_followup(question: str, history: list[Turn] | None,
     if ellipsis and _LEADING_WH.match(previous.question):
         wh = ellipsis.group(1)
         rest = previous.question.strip()[len(_question_phrase(previous.question)):]
-        if previous.answer and _STRANDED_PREPOSITION.search(rest):
-            rest = rest.rstrip(" ?") + f" {previous.answer.strip()}?"
+        stranded = _STRANDED_PREPOSITION.search(rest) if previous.answer else None
+        if stranded:
+            rest = (rest[:stranded.end()] + f" {previous.answer.strip()}" + rest[stranded.end():]).rstrip(" ?") + "?"
         return (wh[0].upper() + wh[1:].lower()) + rest
     question = _named_by_demonstrative(question, history) or question
     if _PRONOUN.search(question) and _looks_like_name(previous.answer) and \

@@ -77,6 +77,13 @@ def test_the_whole_question_phrase_of_the_previous_question_is_replaced():
     history = [Turn("Which minister did the chancellor speak with?", "Annalena Baerbock")]
     # the old phrase left "with" hanging: the previous answer goes back in its place
     assert resolve_followup("When?", history) == "When did the chancellor speak with Annalena Baerbock?"
+    # ... or right before another preposition
+    history = [Turn("Who did the chancellor speak to after the summit?", "Annalena Baerbock")]
+    assert resolve_followup("On what day?", history) == \
+        "On what day did the chancellor speak to Annalena Baerbock after the summit?"
+    # "over" before "to" is a verb's particle ("hand over to"), not a preposition left hanging
+    history = [Turn("What did the ministers hand over to the court?", "the documents")]
+    assert resolve_followup("When?", history) == "When did the ministers hand over to the court?"
     history = [Turn("Which company did Microsoft buy in 2023?", "Activision")]
     assert resolve_followup("For how much?", history) == "For how much did Microsoft buy in 2023?"
     # a subject question: only the question word is replaced
