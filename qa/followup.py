@@ -29,11 +29,17 @@ from typing import Callable, Iterable
 from qa.types import Turn
 
 _PREPOSITION = r"(?:on|in|at|by|for|from|since|until|till|during|to|with|after|before|about|of|into|over|under|through)"
-# A word that can name what a "what"/"which" phrase asks for ("what date", "which city"), i.e. not a
-# function word: "What for?" and "What about it?" are no such phrases.
-_NOUN = rf"(?!(?:{_PREPOSITION}|exactly|then|else|one|it|that|this|them|is|was|are|were|do|does|did)\b)[^\W\d_]+"
+# A word that can name what a "what"/"which" phrase asks for ("what date", "which city"): not a
+# function word ("What for?", "What about it?", "What if?", "What next?") and not shaped like a verb
+# ("What happened?", "What changed?"; after "what" also "What happens?", so "What countries?" is left
+# alone while "Which countries?" is not).
+_NOT_A_NOUN = (rf"(?!(?:{_PREPOSITION}|exactly|then|else|one|ones|it|that|this|them|is|was|are|were|do|does|did"
+               r"|next|now|if|not|kind|sort|type)\b)(?![^\W\d_]*(?:ed|ing)\b)")
+_WHICH_NOUN = rf"{_NOT_A_NOUN}[^\W\d_]+"
+_WHAT_NOUN = rf"{_NOT_A_NOUN}(?![^\W\d_]*s\b)[^\W\d_]+"
 _ELLIPSIS = re.compile(
-    rf"^\s*(?:and|but|so)?\s*,?\s*((?:{_PREPOSITION}\s+)?(?:(?:what|which)(?:\s+{_NOUN}){{0,2}}|when|where|who|whom|why"
+    rf"^\s*(?:and|but|so)?\s*,?\s*((?:{_PREPOSITION}\s+)?(?:what(?:\s+{_WHAT_NOUN}){{0,2}}"
+    rf"|which(?:\s+{_WHICH_NOUN}){{0,2}}|when|where|who|whom|why"
     r"|how(?:\s+(?:many|much|long|often|old))?))"
     r"(?:\s+(?:exactly|then|about\s+(?:it|that|them)))?\s*\?*\s*$",
     re.IGNORECASE)

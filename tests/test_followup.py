@@ -69,8 +69,10 @@ def test_an_elliptical_question_may_start_with_a_preposition_or_ask_for_a_kind_o
     assert resolve_followup("And what year?", history) == "What year will the climate summit be held?"
     assert resolve_followup("Since when?", [Turn("Who leads the party?", "Keir Starmer")]) == \
         "Since when leads the party?"
-    # "What for?" asks why: no phrase to borrow, so it is left for the retrieval query
-    assert resolve_followup("What for?", history) == "What for?"
+    # "What for?" asks why, "What happened?" and "What next?" ask something new: no phrase to borrow
+    for question in ("What for?", "What happened?", "What happens now?", "What next?", "What if?", "What kind?"):
+        assert resolve_followup(question, history) == question
+    assert resolve_followup("Which countries?", history) == "Which countries will the climate summit be held?"
 
 
 def test_the_whole_question_phrase_of_the_previous_question_is_replaced():
