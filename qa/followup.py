@@ -49,7 +49,6 @@ _LEADING_WH = re.compile(
 # Auxiliaries: in "Which president did Putin call?" the question phrase ends where "did" starts.
 _AUXILIARIES = frozenset("""do does did is are was were will would can could should shall may might must
     has have had""".split())
-_DETERMINERS = frozenset("the a an its their his her".split())
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+([a-z][a-z-]*)\b")
 # Where a question phrase was taken out, a preposition is left without its object: at the end ("... talk
 # with?") or right before another preposition ("... talk to after meeting Assad?"). Words that are as
@@ -58,6 +57,7 @@ _STRANDED_PREPOSITION = re.compile(
     rf"\b(?:{_PREPOSITION}(?=\s*\?*\s*$)|(?:to|with|for|from|at|on|in|by|of|about)(?=\s+{_PREPOSITION}\b))",
     re.IGNORECASE)
 _POSSESSIVE = {"his", "her", "their", "its"}
+_DETERMINERS = frozenset({"the", "a", "an"} | _POSSESSIVE)
 _SUBJECT = {"he", "she", "they", "him", "them"}
 _PRONOUN = re.compile(r"\b(he|she|they|him|them|his|her|their|its)\b", re.IGNORECASE)
 
@@ -137,16 +137,16 @@ def _question_phrase(question: str) -> str:
     (up to the auxiliary that follows it: "... did Putin call?"). A "which"/"what" phrase with no
     auxiliary after it asks for the subject ("Which countries sponsor the talks?"), where the noun
     phrase's end cannot be told without a parser: only the question word is taken then."""
+    question = question.strip()
     wh = _LEADING_WH.match(question)
-    phrase = wh.group(0).strip()
-    if wh.group(1).lower() not in ("what", "which", "whose", "how many", "how much"):
-        return question.strip()[:len(phrase)]
-    words = question.strip().split()
-    start = len(phrase.split())
-    for k in range(start, min(start + 5, len(words))):
-        if words[k].lower() in _AUXILIARIES:
-            return " ".join(words[:k])
-    return question.strip()[:len(phrase)]
+    phrase = wh.group(0)
+    if wh.group(1).lower() in ("what", "which", "whose", "how many", "how much"):
+        words = question.split()
+        start = len(phrase.split())
+        for k in range(start, min(start + 5, len(words))):
+            if words[k].lower() in _AUXILIARIES:
+                return " ".join(words[:k])
+    return phrase
 
 
 def _named_by_demonstrative(question: str, history: list[Turn]) -> str | None:
@@ -162,7 +162,7 @@ def _named_by_demonstrative(question: str, history: list[Turn]) -> str | None:
         for i in range(len(words) - 1, -1, -1):
             if words[i].lower().strip(",;:") != noun:
                 continue
-            for j in range(i - 1, max(i - 4, -1) - 1, -1):
+            for j in range(i - 1, max(i - 5, -1), -1):
                 word = words[j].lower()
                 if word in _DETERMINERS:
                     phrase = " ".join(["the"] + words[j + 1:i] + [noun])

@@ -12,6 +12,7 @@ from qa.settings import BUNDLED_ARTICLE
 
 GOLD_DIR = Path(__file__).resolve().parents[1] / "eval" / "gold"
 ARTICLE_TEXT = BUNDLED_ARTICLE.read_text(encoding="utf-8")
+TEAM_GOLD_FILES = ("bundled-article.jsonl", "bundled-conversations.jsonl", "bundled-followups.jsonl")
 
 
 def test_bundled_article_gold_has_enough_answerable_and_unanswerable_questions():
@@ -40,7 +41,7 @@ def test_bundled_conversations_have_follow_ups_including_the_two_from_the_brief(
     )
 
 
-@pytest.mark.parametrize("file_name", ["bundled-article.jsonl", "bundled-conversations.jsonl", "bundled-followups.jsonl"])
+@pytest.mark.parametrize("file_name", TEAM_GOLD_FILES)
 def test_every_gold_answer_is_a_verbatim_span_of_the_article(file_name):
     gold = load_gold(GOLD_DIR / file_name)
     not_in_article = [(q.id, a) for q in gold.questions for a in q.answers if a not in ARTICLE_TEXT]
@@ -51,7 +52,7 @@ def test_gold_questions_are_not_copied_sentences():
     # a question that repeats eight words of the article in a row tests string matching, not reading
     article_words = ARTICLE_TEXT.lower().split()
     eight_grams = {tuple(article_words[i : i + 8]) for i in range(len(article_words) - 7)}
-    for file_name in ("bundled-article.jsonl", "bundled-conversations.jsonl", "bundled-followups.jsonl"):
+    for file_name in TEAM_GOLD_FILES:
         for question in load_gold(GOLD_DIR / file_name).questions:
             words = question.question.lower().split()
             assert not any(tuple(words[i : i + 8]) in eight_grams for i in range(len(words) - 7)), question.id
