@@ -109,3 +109,49 @@ def test_weights_over_the_limit_are_refused(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="over the 0 MB"):
         resume_state.write_state(tmp_path / "s", {"w": torch.zeros(100)}, opt.state_dict(), {}, None)
     assert not (tmp_path / "s").exists()
+
+
+def test_averaged_states_export_like_a_trained_one(setup):
+    import subprocess
+    import sys
+
+    import torch
+    from safetensors.torch import load_file
+
+    root, _, _ = setup
+    train(setup, "avg", "--stop-after-steps", "3", "--state-out", str(root / "avg-3"))
+    train(setup, "avg", "--stop-after-steps", "3", "--state-out", str(root / "avg-6"))
+    done = subprocess.run([sys.executable, "-m", "qa.reader.training.average_states", "--out", str(root / "mean"),
+                           str(root / "avg-3"), str(root / "avg-6")], capture_output=True, text=True, check=True)
+    assert "steps 3, 6" in done.stdout
+    three, six, mean = (load_file(str(root / d / resume_state.WEIGHTS_FILE)) for d in ("avg-3", "avg-6", "mean"))
+    moved = [k for k in mean if not torch.equal(three[k], six[k])]
+    assert moved  # six steps at lr 0.01 moved the weights, so the mean differs from both ends
+    for k in mean:
+        assert mean[k].dtype == torch.bfloat16
+        assert torch.allclose(mean[k].float(), (three[k].float() + six[k].float()) / 2, atol=1e-2, rtol=1e-2)
+    meta = resume_state.read_state(root / "mean").meta
+    assert meta["step"] == 6 and [a["step"] for a in meta["averaged_from"]] == [3, 6]
+
+    train(setup, "avg-export", "--resume-from", str(root / "mean"), "--export-checkpoint")
+    exported = json.loads((root / "out-avg-export" / "reader_config.json").read_text())
+    assert exported["heldout"]["step"] == 6
+
+
+def test_states_of_different_models_are_not_averaged(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from qa.reader.training.average_states import average_state_folders, average_weights
+
+    with pytest.raises(ValueError, match="different tensors"):
+        average_weights([{"a": torch.zeros(2)}, {"b": torch.zeros(2)}])
+    with pytest.raises(ValueError, match="shapes"):
+        average_weights([{"a": torch.zeros(2)}, {"a": torch.zeros(3)}])
+    for name, rank in (("r8", 8), ("r16", 16)):
+        (tmp_path / name).mkdir()
+        save_file({"a": torch.zeros(2)}, str(tmp_path / name / resume_state.WEIGHTS_FILE))
+        (tmp_path / name / resume_state.META_FILE).write_text(json.dumps(
+            {"step": rank, "cpu_seconds": 1.0, "recipe": {"base": "mpnet", "lora_rank": rank}}))
+    with pytest.raises(ValueError, match="different models"):
+        average_state_folders([tmp_path / "r8", tmp_path / "r16"], tmp_path / "out")
