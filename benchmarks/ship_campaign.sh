@@ -4,6 +4,8 @@
 #
 #   bash benchmarks/ship_campaign.sh            # every stage
 #   bash benchmarks/ship_campaign.sh evaluate   # from a stage on: export, precision, calibrate, choose, evaluate
+#   SHIP_STATE=/tmp/averaged bash benchmarks/ship_campaign.sh   # another state folder, e.g. an averaged one
+#                                               # (qa.reader.training.average_states), instead of the campaign's
 #
 # 1. export: the checkpoint with the no-answer threshold chosen on all 3,284 held-out questions; its
 #    score joins benchmarks/results/campaign_heldout_all.jsonl, and only a checkpoint whose held-out F1
@@ -24,7 +26,11 @@ PY=.venv/bin/python
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 CACHE=${NEWSQA_CACHE_DIR:-$HOME/.cache/newsqa}
 READER=qa/reader/weights-mpnet
-STATE=qa/reader/training/campaign
+STATE=${SHIP_STATE:-qa/reader/training/campaign}
+# the campaign's local checkpoint wins over its committed state when further along; a given state
+# folder is exported as it is, so it gets an empty checkpoint folder
+CHECKPOINTS=$CACHE/campaign
+[[ -z "${SHIP_STATE:-}" ]] || CHECKPOINTS=$(mktemp -d)
 SCORES=$CACHE/calibration-open-mpnet.jsonl
 SCRATCH=$CACHE/reader-choice
 STAGES=(export precision calibrate choose evaluate)
@@ -37,11 +43,14 @@ if stage export; then
     CANDIDATE=$CACHE/ship-candidate
     rm -rf "$CANDIDATE" && mkdir -p "$CANDIDATE" && cp "$READER/MODEL_CARD.md" "$CANDIDATE/"
     $PY -m qa.reader.training.train "${CAMPAIGN_RECIPE[@]}" --threads 2 \
-        --checkpoints "$CACHE/campaign" --resume-from "$STATE" \
+        --checkpoints "$CHECKPOINTS" --resume-from "$STATE" \
         --heldout-eval-questions 0 --export-checkpoint --out "$CANDIDATE"
-    revision=checkpoint  # the committed state's revision when the checkpoint is that state
-    git diff --quiet HEAD -- "$STATE/state.json" && revision=$(git log -1 --format=%h -- "$STATE/state.json")
-    $PY benchmarks/campaign_heldout_record.py --reader "$CANDIDATE" --state "$STATE/state.json" --revision "$revision"
+    # an averaged state's score has its own results file (benchmarks/results/campaign_averaged_heldout.jsonl)
+    if [[ -z "${SHIP_STATE:-}" ]]; then
+        revision=checkpoint  # the committed state's revision when the checkpoint is that state
+        git diff --quiet HEAD -- "$STATE/state.json" && revision=$(git log -1 --format=%h -- "$STATE/state.json")
+        $PY benchmarks/campaign_heldout_record.py --reader "$CANDIDATE" --state "$STATE/state.json" --revision "$revision"
+    fi
     $PY - "$CANDIDATE" "$READER" <<'EOF'
 import json, sys
 from pathlib import Path
