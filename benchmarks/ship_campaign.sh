@@ -27,10 +27,6 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 CACHE=${NEWSQA_CACHE_DIR:-$HOME/.cache/newsqa}
 READER=qa/reader/weights-mpnet
 STATE=${SHIP_STATE:-qa/reader/training/campaign}
-# the campaign's local checkpoint wins over its committed state when further along; a given state
-# folder is exported as it is, so it gets an empty checkpoint folder
-CHECKPOINTS=$CACHE/campaign
-[[ -z "${SHIP_STATE:-}" ]] || CHECKPOINTS=$(mktemp -d)
 SCORES=$CACHE/calibration-open-mpnet.jsonl
 SCRATCH=$CACHE/reader-choice
 STAGES=(export precision calibrate choose evaluate)
@@ -42,8 +38,12 @@ stage() { [[ -n "$started" || "$1" == "$FROM" ]] && started=1 && echo "== $1"; [
 if stage export; then
     CANDIDATE=$CACHE/ship-candidate
     rm -rf "$CANDIDATE" && mkdir -p "$CANDIDATE" && cp "$READER/MODEL_CARD.md" "$CANDIDATE/"
+    # the campaign's local checkpoint wins over its committed state when further along; a given state
+    # folder is exported as it is, so it gets an empty checkpoint folder (made here, only when exported)
+    checkpoints=$CACHE/campaign
+    [[ -z "${SHIP_STATE:-}" ]] || { checkpoints=$(mktemp -d); trap 'rm -rf "$checkpoints"' EXIT; }
     $PY -m qa.reader.training.train "${CAMPAIGN_RECIPE[@]}" --threads 2 \
-        --checkpoints "$CHECKPOINTS" --resume-from "$STATE" \
+        --checkpoints "$checkpoints" --resume-from "$STATE" \
         --heldout-eval-questions 0 --export-checkpoint --out "$CANDIDATE"
     # an averaged state's score has its own results file (benchmarks/results/campaign_averaged_heldout.jsonl)
     if [[ -z "${SHIP_STATE:-}" ]]; then

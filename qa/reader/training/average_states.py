@@ -4,9 +4,9 @@
 
 Weight averaging of points from one training run (the ends of its two learning-rate cycles, or its
 latest few states) can score better than any of them: the average sits nearer the middle of the
-region the run moved around in. The states must be the same model (base, depth, LoRA rank) with the same tensors; the LoRA factors
-are averaged one by one (A with A, B with B), which for states this close differs from averaging
-the merged updates B·A by about 2 % of their norm.
+region the run moved around in. The states must be the same model (base, depth, LoRA rank) with
+the same tensors; the LoRA factors are averaged one by one (A with A, B with B), which for states
+this close differs from averaging the merged updates B·A by about 2 % of their norm.
 
 The folder written is a state like any other (`state.json` from the newest input, with an
 `averaged_from` list naming the inputs' steps), so `python -m qa.reader.training.train ...
