@@ -135,7 +135,7 @@ def test_averaged_states_export_like_a_trained_one(setup):
 
     train(setup, "avg-export", "--resume-from", str(root / "mean"), "--export-checkpoint")
     exported = json.loads((root / "out-avg-export" / "reader_config.json").read_text())
-    assert exported["heldout"]["step"] == 6
+    assert exported["heldout"]["step"] == 6 and exported["heldout"]["averaged_from_steps"] == [3, 6]
 
 
 def test_states_of_different_models_are_not_averaged(tmp_path):

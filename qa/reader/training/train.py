@@ -454,7 +454,8 @@ def committed_as_checkpoint(committed: "resume_state.ResumeState") -> dict:
     meta = committed.meta
     return {"model": committed.weights, "optimizer": committed.optimizer, "scheduler": None,
             "step": meta["step"], "recipe": meta["recipe"], "budgets": meta["budgets"],
-            "torch_rng": meta.get("torch_rng"), "cpu_seconds": meta.get("cpu_seconds", 0.0)}
+            "torch_rng": meta.get("torch_rng"), "cpu_seconds": meta.get("cpu_seconds", 0.0),
+            "averaged_from": meta.get("averaged_from")}
 
 
 def init_from_reader(model, folder: Path) -> None:
@@ -570,8 +571,13 @@ def finish(run: Run, model, step: int, cpu_seconds: float) -> None:
     print(f"held-out score ({len(run.held_eval)} questions): {json.dumps(heldout)}")
     run.log({"step": step, "examples": step * run.recipe.batch_size, "cpu_seconds": cpu_seconds, "heldout": heldout})
     try:
-        export(model.cpu(), run.tokenizer, run.recipe, {**heldout, "step": step}, run.out, run.base_dir,
-               run.packaged, packed)
+        # an averaged state's step is its newest input's: the export names every state it averages,
+        # unless training has gone on from it
+        start = run.state or {}
+        averaged = [a["step"] for a in start.get("averaged_from") or []] if start.get("step") == step else []
+        export(model.cpu(), run.tokenizer, run.recipe,
+               {**heldout, "step": step, **({"averaged_from_steps": averaged} if averaged else {})},
+               run.out, run.base_dir, run.packaged, packed)
     except QAError as e:
         raise SystemExit(f"error: {e}") from e
 
